@@ -1,0 +1,266 @@
+"""Rendering analysts' commentary: Markdown with Jinja expressions over facts.
+
+Commentary is trusted template code written by analysts; values from the
+dataset (fund names, issuers) are not. So the order is strict:
+
+1. Jinja renders the author's text (autoescape on, undefined names an error).
+   Every helper that prints a figure or a dataset value returns an opaque
+   placeholder token, never the text itself.
+2. Markdown is parsed (raw HTML off), with the tokens as inert characters.
+3. Each token is replaced by its escaped HTML: a figure as
+   ``<span class="fact" data-fact="ID">display</span>``, a name as
+   ``<span class="name">...</span>``.
+
+So a fund named ``A_B*C*`` or ``{{ 7*7 }}`` prints exactly as typed, and every
+printed figure is marked for the compliance stage, which treats any other
+number in the text as untraced.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+from jinja2 import StrictUndefined, TemplateError, TemplateSyntaxError, UndefinedError
+from jinja2.sandbox import SandboxedEnvironment
+from markdown_it import MarkdownIt
+from markupsafe import Markup, escape
+
+from reportgen import formatting, wording
+from reportgen.config import Assumption
+from reportgen.facts import Fact, FactSet
+
+_OPEN, _CLOSE = "\ue000", "\ue001"
+_TOKEN = re.compile(f"{_OPEN}(\\d+){_CLOSE}")
+
+
+class AuthoringError(Exception):
+    """A problem in an author's template; ``lineno`` is 1-based within the template."""
+
+    def __init__(self, message: str, lineno: int | None = None) -> None:
+        super().__init__(message)
+        self.lineno = lineno
+
+
+@dataclass(frozen=True)
+class FundRef:
+    """A fund as authors see it; its text attributes print as escaped data."""
+
+    ticker: str
+    name: str
+    issuer: str | None
+
+
+@dataclass
+class Usage:
+    """Which facts and assumptions a piece of text printed, for its citation."""
+
+    facts: dict[str, Fact] = field(default_factory=dict)
+    assumptions: dict[str, Assumption] = field(default_factory=dict)
+
+
+class _Fragments:
+    def __init__(self) -> None:
+        self.items: list[str] = []
+
+    def add(self, html: str) -> Markup:
+        self.items.append(html)
+        return Markup(f"{_OPEN}{len(self.items) - 1}{_CLOSE}")
+
+    def substitute(self, text: str) -> str:
+        return _TOKEN.sub(lambda m: self.items[int(m.group(1))], text)
+
+
+class _FundView:
+    """What ``fund('leader')`` returns inside a template."""
+
+    def __init__(self, ref: FundRef, frags: _Fragments) -> None:
+        self._ref, self._frags = ref, frags
+
+    def _data(self, text: str | None) -> Markup:
+        shown = text if text else formatting.NOT_AVAILABLE
+        return self._frags.add(f'<span class="name">{escape(shown)}</span>')
+
+    @property
+    def name(self) -> Markup:
+        return self._data(self._ref.name)
+
+    @property
+    def ticker(self) -> Markup:
+        return self._data(self._ref.ticker)
+
+    @property
+    def issuer(self) -> Markup:
+        return self._data(self._ref.issuer)
+
+    def __str__(self) -> str:
+        return str(self.name)
+
+    def __html__(self) -> str:
+        return str(self.name)
+
+
+class AuthoringContext:
+    """Facts, named funds and assumptions, and the helpers templates call."""
+
+    def __init__(
+        self,
+        facts: FactSet,
+        funds: Mapping[str, FundRef],
+        assumptions: Mapping[str, Assumption],
+        as_of: date,
+        extra_globals: Mapping[str, Any] | None = None,
+    ) -> None:
+        self.facts = facts
+        self.funds = dict(funds)
+        self.assumptions = dict(assumptions)
+        self.as_of = as_of
+        self.env = SandboxedEnvironment(
+            autoescape=True, undefined=StrictUndefined, keep_trailing_newline=False
+        )
+        self.extra_globals = dict(extra_globals or {})
+        self.markdown = MarkdownIt("commonmark", {"html": False, "typographer": False})
+
+    # -- fact lookup ---------------------------------------------------------------
+    def resolve_id(self, fact_id: str) -> str:
+        """``etf.@leader.aum`` -> ``etf.<ticker of the fund named leader>.aum``."""
+
+        def swap(m: re.Match[str]) -> str:
+            alias = m.group(1)
+            if alias not in self.funds:
+                known = ", ".join(sorted(self.funds)) or "none defined"
+                raise AuthoringError(f"unknown fund {alias!r} (funds: {known})")
+            return self.funds[alias].ticker
+
+        return re.sub(r"@([A-Za-z0-9_]+)", swap, fact_id)
+
+    def lookup(self, fact_id: str) -> Fact:
+        resolved = self.resolve_id(fact_id)
+        if resolved not in self.facts:
+            close = [k for k in self.facts if k.split(".")[-1] == resolved.split(".")[-1]][:3]
+            hint = f"; similar: {', '.join(close)}" if close else ""
+            raise AuthoringError(f"unknown fact id {fact_id!r}{hint}")
+        return self.facts[resolved]
+
+    # -- rendering -----------------------------------------------------------------
+    def _helpers(self, frags: _Fragments, usage: Usage) -> dict[str, Callable[..., Any]]:
+        def figure(fact: Fact, text: str) -> Markup:
+            usage.facts[fact.id] = fact
+            return frags.add(
+                f'<span class="fact" data-fact="{escape(fact.id)}">{escape(text)}</span>'
+            )
+
+        def fact(fact_id: str) -> Markup:
+            f = self.lookup(fact_id)
+            return figure(f, f.display)
+
+        def amount(fact_id: str) -> Markup:
+            """The display without its sign, for use beside a direction word."""
+            f = self.lookup(fact_id)
+            return figure(f, formatting.unsigned(f.display))
+
+        def direction(
+            fact_id: str, up: str, down: str, flat: str = "unchanged", missing: str = ""
+        ) -> str:
+            return wording.pick(self.lookup(fact_id), up, down, flat, missing or "not available")
+
+        def change(
+            fact_id: str, up: str = "rose", down: str = "fell", flat: str = "was unchanged at"
+        ) -> Markup:
+            f = self.lookup(fact_id)
+            if f.value is None:
+                return Markup("was ") + figure(f, formatting.NOT_AVAILABLE)
+            word = wording.pick(f, up, down, flat, "")
+            return Markup(escape(word)) + Markup(" ") + amount(fact_id)
+
+        def flows(fact_id: str, inflows: str = "inflows", outflows: str = "outflows") -> Markup:
+            f = self.lookup(fact_id)
+            if f.value is None:
+                return Markup("net flows of ") + figure(f, formatting.NOT_AVAILABLE)
+            if wording.sign_of(f) == "zero":
+                return Markup("net flows of ") + figure(f, f.display)
+            word = inflows if wording.sign_of(f) == "positive" else outflows
+            return Markup(escape(word)) + Markup(" of ") + amount(fact_id)
+
+        def compare(
+            fact_id: str,
+            above: str = "outperformed",
+            below: str = "underperformed",
+            same: str = "matched",
+        ) -> str:
+            return wording.pick(self.lookup(fact_id), above, below, same, "could not be compared")
+
+        def available(fact_id: str) -> bool:
+            return self.lookup(fact_id).value is not None
+
+        def value(fact_id: str) -> float | None:
+            """The raw number, for conditions only (``{% if value(x) > 0.1 %}``), never printed."""
+            return self.lookup(fact_id).value
+
+        def fund(alias: str) -> _FundView:
+            if alias not in self.funds:
+                known = ", ".join(sorted(self.funds)) or "none defined"
+                raise AuthoringError(f"unknown fund {alias!r} (funds: {known})")
+            return _FundView(self.funds[alias], frags)
+
+        def assumption(name: str) -> Markup:
+            if name not in self.assumptions:
+                known = ", ".join(sorted(self.assumptions)) or "none defined"
+                raise AuthoringError(f"unknown assumption {name!r} (assumptions: {known})")
+            a = self.assumptions[name]
+            usage.assumptions[name] = a
+            text = formatting.format_value(a.value, a.unit)
+            return frags.add(
+                f'<span class="fact assumption" data-assumption="{escape(name)}">'
+                f"{escape(text)}</span>"
+            )
+
+        return {
+            "fact": fact,
+            "amount": amount,
+            "direction": direction,
+            "change": change,
+            "flows": flows,
+            "compare": compare,
+            "available": available,
+            "value": value,
+            "fund": fund,
+            "assumption": assumption,
+            "as_of": formatting.format_date(self.as_of),
+        }
+
+    def _render_template(self, source: str, frags: _Fragments, usage: Usage) -> str:
+        try:
+            template = self.env.from_string(source)
+        except TemplateSyntaxError as exc:
+            raise AuthoringError(f"template syntax: {exc.message}", exc.lineno) from None
+        try:
+            return template.render(**self.extra_globals, **self._helpers(frags, usage))
+        except AuthoringError as exc:
+            exc.lineno = exc.lineno or _template_line(exc)
+            raise
+        except UndefinedError as exc:
+            raise AuthoringError(f"undefined name: {exc.message}", _template_line(exc)) from None
+        except TemplateError as exc:
+            raise AuthoringError(f"template error: {exc}", _template_line(exc)) from None
+
+    def render_markdown(self, source: str, *, inline: bool = False) -> tuple[Markup, Usage]:
+        """Author text -> safe HTML with facts marked; also which facts it printed."""
+        frags, usage = _Fragments(), Usage()
+        text = self._render_template(source, frags, usage)
+        html = self.markdown.renderInline(text) if inline else self.markdown.render(text)
+        return Markup(frags.substitute(html).strip()), usage
+
+
+def _template_line(exc: BaseException) -> int | None:
+    """The template line an exception was raised from, read off its traceback."""
+    tb = exc.__traceback__
+    line = None
+    while tb is not None:
+        if tb.tb_frame.f_code.co_filename == "<template>":
+            line = tb.tb_lineno
+        tb = tb.tb_next
+    return line

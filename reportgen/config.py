@@ -1,0 +1,263 @@
+"""The typed report config, validated with every problem reported at once.
+
+Analysts write these files by hand. Each option is typed and documented (the
+docstrings feed the configuration reference); unknown keys are refused rather
+than ignored, because a misspelt key silently doing nothing is how a
+compliance-relevant setting goes missing. Errors read
+``PATH:LINE:COLUMN: key: expected ..., found ...``.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from reportgen.errors import InputError, Problem
+from reportgen.yaml_source import Location, YamlDocument, read_yaml
+
+_ID = r"^[a-z][a-z0-9_-]*$"
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+
+class FundSelector(_Strict):
+    """A fund named by rule, so one config serves any dataset.
+
+    Either ``ticker`` (a fixed fund) or ``select`` with ``role`` and ``by``: the
+    theme or benchmark ETF with the largest/smallest value of the per-ETF metric
+    ``by`` (``aum``, ``return.12m``, ``return.ytd``, ``flows.ytd``, ``expense_ratio``,
+    ...). Ties go to the alphabetically first ticker; ETFs whose metric is not
+    available are skipped.
+    """
+
+    ticker: str | None = None
+    select: Literal["largest", "smallest"] | None = None
+    role: Literal["theme", "benchmark"] = "theme"
+    by: str | None = None
+    rank: Annotated[int, Field(ge=1)] = 1
+    """1 for the top fund, 2 for the runner-up, ..."""
+
+    @model_validator(mode="after")
+    def _one_way(self) -> FundSelector:
+        if (self.ticker is None) == (self.select is None):
+            raise ValueError("expected either ticker or select (with by), found both or neither")
+        if self.select is not None and not self.by:
+            raise ValueError("expected by: the metric to rank on, found nothing")
+        return self
+
+
+class Assumption(_Strict):
+    """A figure the note prints that does not come from the dataset (a house scenario).
+
+    Declared here with its own source so that compliance can trace it.
+    """
+
+    value: float
+    unit: Literal["percent", "pp", "usd", "bps", "ratio", "count", "days"]
+    source: Annotated[str, Field(min_length=1)]
+    description: str = ""
+
+
+class KeyFigureConfig(_Strict):
+    """One figure in the key-figures box under the headline."""
+
+    label: Annotated[str, Field(min_length=1)]
+    fact: Annotated[str, Field(min_length=1)]
+    note: str | None = None
+
+
+class CalloutConfig(_Strict):
+    title: Annotated[str, Field(min_length=1)]
+    text: str = ""
+    """Markdown with Jinja expressions, like a paragraph."""
+
+
+class TableConfig(_Strict):
+    kind: str
+    """A table kind from the table registry (see the manual's list)."""
+    caption: str | None = None
+    options: dict[str, Any] = Field(default_factory=dict)
+
+
+class ChartConfig(_Strict):
+    kind: str
+    """A chart kind from the chart registry (see the manual's list)."""
+    caption: str | None = None
+    title: str | None = None
+    options: dict[str, Any] = Field(default_factory=dict)
+
+
+class FaqEntry(_Strict):
+    q: Annotated[str, Field(min_length=1)]
+    a: Annotated[str, Field(min_length=1)]
+
+
+class BlockConfig(_Strict):
+    """One block of a section: exactly one of the keys below."""
+
+    paragraph: str | None = None
+    """Markdown with Jinja expressions over facts (trusted analyst text)."""
+    paragraph_file: str | None = None
+    """A Markdown file, relative to the config's folder, rendered like ``paragraph``."""
+    table: TableConfig | None = None
+    chart: ChartConfig | None = None
+    callout: CalloutConfig | None = None
+    faq: list[FaqEntry] | None = None
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> BlockConfig:
+        given = [k for k in type(self).model_fields if getattr(self, k) is not None]
+        if len(given) != 1:
+            kinds = ", ".join(type(self).model_fields)
+            found = ", ".join(given) if given else "none"
+            raise ValueError(f"expected exactly one of {kinds}, found {found}")
+        return self
+
+    @property
+    def kind(self) -> str:
+        return next(k for k in type(self).model_fields if getattr(self, k) is not None)
+
+
+class SectionConfig(_Strict):
+    id: Annotated[str, Field(pattern=_ID)]
+    title: Annotated[str, Field(min_length=1)]
+    blocks: list[BlockConfig]
+
+
+class ReportConfig(_Strict):
+    """A report: what it is called, who publishes it, and its sections in order."""
+
+    id: Annotated[str, Field(pattern=_ID)]
+    """Report id, written to facts.json as ``report``."""
+    title: Annotated[str, Field(min_length=1)]
+    """The headline: a Jinja template over facts and wording helpers (no Markdown)."""
+    subtitle: str | None = None
+    byline: str = ""
+    house: str = ""
+    """The publishing house's name, printed on the first page."""
+    note_type: str = "Research note"
+    page_size: Literal["A4", "Letter"] = "A4"
+    templates: str | None = None
+    """A folder of templates searched before the built-in ones, relative to the config."""
+    funds: dict[str, FundSelector] = Field(default_factory=dict)
+    assumptions: dict[str, Assumption] = Field(default_factory=dict)
+    key_figures: list[KeyFigureConfig] = Field(default_factory=list)
+    sections: list[SectionConfig] = Field(default_factory=list)
+    disclaimer: str = ""
+    footer_disclaimer: str = ""
+    legends: list[str] = Field(default_factory=list)
+
+
+class LoadedConfig:
+    """A validated config with the positions of its values, for later error messages."""
+
+    def __init__(self, path: Path, model: ReportConfig, source: YamlDocument) -> None:
+        self.path = path
+        self.model = model
+        self.source = source
+
+    def problem(self, loc: Location, message: str) -> Problem:
+        return self.source.problem(loc, message)
+
+
+_EXPECTED = {
+    "int_type": "expected an integer",
+    "int_parsing": "expected an integer",
+    "float_type": "expected a number",
+    "float_parsing": "expected a number",
+    "string_type": "expected text",
+    "bool_type": "expected true or false",
+    "bool_parsing": "expected true or false",
+    "dict_type": "expected a mapping of keys to values",
+    "list_type": "expected a list",
+    "model_type": "expected a mapping of keys to values",
+    "missing": "expected a value",
+    "extra_forbidden": "unknown key",
+    "string_too_short": "expected non-empty text",
+    "string_pattern_mismatch": "expected an id of lowercase letters, digits, _ and -",
+}
+
+
+def _found(value: Any, kind: str) -> str:
+    if kind == "missing":
+        return "nothing"
+    if isinstance(value, dict):
+        return "a mapping"
+    if isinstance(value, list):
+        return "a list"
+    return repr(value)
+
+
+def problems_from_validation(
+    exc: ValidationError, doc: YamlDocument, model: type[BaseModel]
+) -> list[Problem]:
+    out = []
+    for err in exc.errors():
+        loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and p.startswith("function")))
+        key = ".".join(str(p) for p in loc) or "(top level)"
+        kind = err["type"]
+        if kind == "literal_error":
+            expected = "expected " + err["ctx"]["expected"]
+        elif kind == "value_error":
+            expected = str(err["ctx"]["error"])
+        elif kind == "greater_than_equal":
+            expected = f"expected a number >= {err['ctx']['ge']}"
+        else:
+            expected = _EXPECTED.get(kind, "expected " + err["msg"][0].lower() + err["msg"][1:])
+        if kind == "extra_forbidden":
+            allowed = _allowed_keys(model, loc[:-1])
+            message = f"{key}: unknown key" + (f"; expected one of {allowed}" if allowed else "")
+            where = (*loc, "__key__")
+        elif kind == "value_error":
+            message = f"{key}: {expected}" if loc else expected
+            where = loc
+        else:
+            message = f"{key}: {expected}, found {_found(err.get('input'), kind)}"
+            where = loc
+        out.append(doc.problem(where, message))
+    return sorted(set(out), key=lambda p: (p.line or 0, p.char_column or 0, p.message))
+
+
+def _allowed_keys(model: type[BaseModel], loc: tuple[Any, ...]) -> str:
+    """The keys valid at ``loc``, for "unknown key" messages (best effort)."""
+    current: Any = model
+    for part in loc:
+        if isinstance(part, int) or current is None:
+            continue
+        field = getattr(current, "model_fields", {}).get(part)
+        if field is None:
+            return ""
+        current = _model_of(field.annotation)
+    fields = getattr(current, "model_fields", None)
+    return ", ".join(fields) if fields else ""
+
+
+def _model_of(annotation: Any) -> Any:
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    for arg in getattr(annotation, "__args__", ()) or ():
+        found = _model_of(arg)
+        if found is not None:
+            return found
+    return None
+
+
+def load_config(path: Path) -> LoadedConfig:
+    """Read and validate a report config; raise InputError listing every problem."""
+    doc = read_yaml(path)
+    if not isinstance(doc.data, dict):
+        raise InputError([doc.problem((), "expected a mapping of report settings")])
+    try:
+        model = ReportConfig.model_validate(doc.data)
+    except ValidationError as exc:
+        raise InputError(problems_from_validation(exc, doc, ReportConfig)) from None
+    return LoadedConfig(path, model, doc)
+
+
+def slug(text: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")

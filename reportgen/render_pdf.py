@@ -1,0 +1,395 @@
+"""PDF rendering: WeasyPrint over the same HTML as ``report.html``, with no network.
+
+Three guarantees, each enforced rather than hoped for:
+
+* **Nothing is fetched but bundled assets.** :class:`AssetFetcher` serves ``data:``
+  URLs and files inside ``reportgen/assets/`` only; anything else (http, https,
+  ftp, a ``file:`` URL outside the folder after percent-decoding, ``..`` and
+  symlinks are resolved) stops the render with a :class:`ReportgenError` naming the
+  URL. It never opens a socket and never follows a redirect (it has nothing to
+  redirect). ``<link rel="attachment">`` / ``<a rel="attachment">`` are refused
+  before layout.
+* **Nothing is silently dropped.** WeasyPrint reports unloadable images, broken
+  inline SVG and bad CSS only through its ``weasyprint`` logger. Every record at
+  ERROR (and, by default, WARNING) logged while this thread renders fails the
+  render; so does a refused URL that WeasyPrint swallowed internally.
+* **Same input, same bytes.** Dates come from ``created``, else
+  ``SOURCE_DATE_EPOCH``, else the HTML's ``<meta name="dcterms.created">`` (the
+  note's as-of date), never the clock; the ``/ID`` is a hash of the content; font
+  subsets are named from hashes. The embedded fonts are checked against the
+  bundled files byte for byte, so the PDF never depends on the machine's fonts.
+
+The bundled fonts are located relative to this file, which works for the editable
+install the project uses (``pip install -e .``); a wheel would need
+``reportgen/assets`` declared as package data.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import threading
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from functools import cache
+from pathlib import Path
+from typing import Literal, NoReturn
+from urllib import request
+from urllib.parse import urlsplit
+
+from weasyprint import CSS, HTML
+from weasyprint.text.fonts import FontConfiguration
+from weasyprint.urls import FatalURLFetchingError, URLFetcher, URLFetcherResponse
+
+from reportgen import __version__
+from reportgen.errors import ReportgenError
+
+ASSETS_DIR = Path(__file__).resolve().parent / "assets"
+FONTS_DIR = ASSETS_DIR / "fonts"
+
+#: File types the fetcher serves from ``ASSETS_DIR``; anything else is refused.
+_ASSET_TYPES = {
+    ".otf": "font/otf",
+    ".ttf": "font/ttf",
+    ".woff": "font/woff",
+    ".woff2": "font/woff2",
+    ".css": "text/css",
+    ".png": "image/png",
+    ".svg": "image/svg+xml",
+}
+
+PdfVariant = Literal["pdf/a-3b", "pdf/a-2b", "pdf/ua-1"]
+
+
+@dataclass(frozen=True)
+class BundledFont:
+    family: str
+    file: str
+    weight: int
+    style: Literal["normal", "italic"] = "normal"
+
+
+#: The fonts shipped in ``reportgen/assets/fonts`` (SIL OFL 1.1, licences beside
+#: them). Templates and charts must name these families: "Noto Serif" for text,
+#: "Inter" for headings, tables, figures and chart labels.
+BUNDLED_FONTS: tuple[BundledFont, ...] = (
+    BundledFont("Noto Serif", "NotoSerif-Regular.ttf", 400),
+    BundledFont("Noto Serif", "NotoSerif-Italic.ttf", 400, "italic"),
+    BundledFont("Noto Serif", "NotoSerif-Bold.ttf", 700),
+    BundledFont("Inter", "Inter-Regular.otf", 400),
+    BundledFont("Inter", "Inter-SemiBold.otf", 600),
+    # "bold" in the sans face maps to the same semibold file (no synthetic bolding).
+    BundledFont("Inter", "Inter-SemiBold.otf", 700),
+)
+
+
+@dataclass(frozen=True)
+class PdfOptions:
+    """How to write the PDF; defaults are the strict, reproducible ones."""
+
+    #: ``None`` for plain PDF 1.7, or a WeasyPrint variant such as ``"pdf/a-3b"``.
+    variant: PdfVariant | None = None
+    #: Tagged PDF (structure tree) for accessibility; on for the PDF/UA variant.
+    tagged: bool = False
+    #: Treat WeasyPrint warnings (ignored CSS, unloadable fonts) as failures too.
+    fail_on_warnings: bool = True
+    #: Refuse a PDF that embeds any font that is not one of ``BUNDLED_FONTS``.
+    bundled_fonts_only: bool = True
+
+
+@dataclass(frozen=True)
+class PdfResult:
+    pdf: bytes
+    pages: int
+    #: seconds spent in ``HTML(...).render()`` (parse, style, layout)
+    layout_seconds: float
+    #: seconds spent in ``Document.write_pdf()`` (draw, subset fonts, serialise)
+    write_seconds: float
+    #: URLs served by the fetcher (bundled fonts, data: URLs), in fetch order
+    fetched: tuple[str, ...] = field(default=())
+
+
+# --------------------------------------------------------------------------- fetcher
+
+
+class RefusedURL(FatalURLFetchingError):
+    """Raised by the fetcher; a ``BaseException`` so WeasyPrint cannot swallow it."""
+
+
+class AssetFetcher(URLFetcher):
+    """Serve ``data:`` URLs and files under ``root`` (an allow-list); refuse the rest.
+
+    It overrides :meth:`fetch`, the single entry point WeasyPrint uses (``open``
+    and ``__call__`` both delegate to it), and never calls the base class's
+    network code.
+    """
+
+    def __init__(self, root: Path = ASSETS_DIR) -> None:
+        super().__init__(
+            timeout=1, allowed_protocols=("data", "file"), allow_redirects=False,
+            fail_on_errors=True,
+        )  # fmt: skip
+        self.root = root.resolve(strict=True)
+        self.fetched: list[str] = []
+        self.refused: list[tuple[str, str]] = []
+
+    def fetch(self, url: str, headers: object = None) -> URLFetcherResponse:
+        try:
+            response = self._serve(url)
+        except RefusedURL:
+            raise
+        except Exception as exc:  # an unreadable asset is a refusal too
+            self._refuse(url, f"could not be read ({type(exc).__name__}: {exc})")
+        self.fetched.append(url)
+        return response
+
+    def _refuse(self, url: str, reason: str) -> NoReturn:
+        self.refused.append((url, reason))
+        raise RefusedURL(f"refused to fetch {_short(url)}: {reason}")
+
+    def _serve(self, url: str) -> URLFetcherResponse:
+        scheme = urlsplit(url).scheme.lower()
+        if scheme == "data":
+            with request.DataHandler().data_open(request.Request(url)) as resp:
+                body = resp.read()
+                content_type = resp.headers.get("Content-type", "text/plain")
+            return URLFetcherResponse(url, body, {"Content-Type": content_type})
+        if scheme == "file":
+            path = self._asset_path(url)
+            headers = {"Content-Type": _ASSET_TYPES[path.suffix.lower()]}
+            return URLFetcherResponse(path.as_uri(), path.read_bytes(), headers)
+        self._refuse(url, f"{scheme or 'relative'} URLs are not allowed (only data: and bundled assets)")
+
+    def _asset_path(self, url: str) -> Path:
+        parts = urlsplit(url)
+        if parts.netloc not in ("", "localhost"):
+            self._refuse(url, f"file URL on host {parts.netloc!r}")
+        raw = request.url2pathname(parts.path)  # percent-decodes exactly once
+        if "\x00" in raw or not raw.startswith("/"):
+            self._refuse(url, "not an absolute file path")
+        try:
+            path = Path(raw).resolve(strict=True)  # resolves "..", "." and symlinks
+        except (OSError, RuntimeError):
+            self._refuse(url, "no such file")
+        if not path.is_relative_to(self.root):
+            self._refuse(url, f"outside the bundled assets folder {self.root}")
+        if not path.is_file():
+            self._refuse(url, "not a regular file")
+        if path.suffix.lower() not in _ASSET_TYPES:
+            self._refuse(url, f"file type {path.suffix!r} is not a bundled asset type")
+        return path
+
+
+def _short(url: str, limit: int = 120) -> str:
+    return repr(url if len(url) <= limit else url[:limit] + "...")
+
+
+# --------------------------------------------------------------------------- fonts
+
+
+def font_face_css() -> str:
+    """``@font-face`` rules for the bundled fonts (PDF only; report.html stays self-contained)."""
+    rules = []
+    for font in BUNDLED_FONTS:
+        uri = (FONTS_DIR / font.file).as_uri()
+        fmt = "opentype" if font.file.endswith(".otf") else "truetype"
+        rules.append(
+            f'@font-face {{ font-family: "{font.family}"; src: url("{uri}") format("{fmt}"); '
+            f"font-weight: {font.weight}; font-style: {font.style}; }}"
+        )
+    return "\n".join(rules) + "\n"
+
+
+@cache
+def _bundled_font_digests() -> dict[str, str]:
+    return {
+        hashlib.sha256((FONTS_DIR / f.file).read_bytes()).hexdigest(): f.family
+        for f in BUNDLED_FONTS
+    }
+
+
+# --------------------------------------------------------------------------- logs
+
+
+class _LogCapture(logging.Handler):
+    """Collect WARNING+ records of the ``weasyprint`` logger emitted by one thread."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.thread = threading.get_ident()
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if record.thread == self.thread:
+            self.records.append(record)
+
+
+@contextmanager
+def _capture_weasyprint_logs() -> Iterator[_LogCapture]:
+    logger = logging.getLogger("weasyprint")
+    handler = _LogCapture()
+    logger.addHandler(handler)
+    try:
+        yield handler
+    finally:
+        logger.removeHandler(handler)
+
+
+# --------------------------------------------------------------------------- dates
+
+
+def _creation_date(created: datetime | None) -> str | None:
+    """W3C date for the PDF info dictionary, or None to keep the HTML's own meta."""
+    if created is None:
+        epoch = os.environ.get("SOURCE_DATE_EPOCH")
+        if epoch is None or epoch == "":
+            return None
+        try:
+            created = datetime.fromtimestamp(int(epoch), UTC)
+        except (ValueError, OverflowError, OSError) as exc:
+            raise ReportgenError(
+                f"SOURCE_DATE_EPOCH must be a whole number of seconds, received {epoch!r}"
+            ) from exc
+    if created.tzinfo is None:
+        created = created.replace(tzinfo=UTC)
+    return created.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+# --------------------------------------------------------------------------- render
+
+
+def render_pdf(
+    html: str,
+    *,
+    title: str,
+    author: str,
+    subject: str,
+    keywords: Sequence[str] = (),
+    lang: str = "en",
+    created: datetime | None = None,
+    options: PdfOptions | None = None,
+) -> bytes:
+    """Render ``html`` (from :func:`reportgen.render_html.render_html`) to PDF bytes."""
+    return render_pdf_result(
+        html, title=title, author=author, subject=subject, keywords=keywords, lang=lang,
+        created=created, options=options,
+    ).pdf  # fmt: skip
+
+
+def render_pdf_result(
+    html: str,
+    *,
+    title: str,
+    author: str,
+    subject: str,
+    keywords: Sequence[str] = (),
+    lang: str = "en",
+    created: datetime | None = None,
+    options: PdfOptions | None = None,
+) -> PdfResult:
+    """Like :func:`render_pdf`, also returning page count, timings and fetched assets."""
+    opts = options or PdfOptions()
+    date = _creation_date(created)
+    fetcher = AssetFetcher()
+    with _capture_weasyprint_logs() as logs:
+        try:
+            document = HTML(string=html, url_fetcher=fetcher)
+            _refuse_attachments(document)
+            font_config = FontConfiguration()
+            fonts = CSS(string=font_face_css(), font_config=font_config, url_fetcher=fetcher)
+            started = time.perf_counter()
+            rendered = document.render(
+                font_config=font_config, stylesheets=[fonts], **_weasy_options(opts)
+            )
+            laid_out = time.perf_counter()
+            _check(fetcher, logs, opts, stage="layout")
+            meta = rendered.metadata
+            meta.title = title
+            meta.authors = [author]
+            meta.description = subject
+            meta.keywords = list(keywords)
+            meta.lang = lang
+            meta.generator = f"reportgen {__version__}"
+            meta.custom = {}
+            if date is not None:
+                meta.created = meta.modified = date
+            elif meta.created is not None:
+                meta.modified = meta.created
+            pdf = rendered.write_pdf(**_weasy_options(opts))
+            written = time.perf_counter()
+        except FatalURLFetchingError as exc:
+            raise _fetch_error(fetcher, exc) from None
+        _check(fetcher, logs, opts, stage="writing")
+    if opts.bundled_fonts_only:
+        _check_fonts(rendered)
+    return PdfResult(
+        pdf=pdf,
+        pages=len(rendered.pages),
+        layout_seconds=laid_out - started,
+        write_seconds=written - laid_out,
+        fetched=tuple(fetcher.fetched),
+    )
+
+
+def _weasy_options(opts: PdfOptions) -> dict[str, object]:
+    return {
+        "pdf_variant": opts.variant,
+        "pdf_identifier": True,  # /ID = MD5 of the content: stable, and required by PDF/A
+        "pdf_tags": opts.tagged or (opts.variant is not None and opts.variant.startswith("pdf/ua")),
+        "uncompressed_pdf": False,
+    }
+
+
+def _refuse_attachments(document: HTML) -> None:
+    for element in document.etree_element.iter():
+        rel = element.get("rel") if isinstance(element.tag, str) else None
+        if rel and "attachment" in rel.lower().split():
+            raise ReportgenError(
+                f"PDF rendering refused: <{element.tag} rel=\"attachment\" "
+                f"href={_short(element.get('href', ''))}> would embed a file in the PDF"
+            )
+
+
+def _fetch_error(fetcher: AssetFetcher, exc: BaseException) -> ReportgenError:
+    if fetcher.refused:
+        url, reason = fetcher.refused[0]
+        return ReportgenError(f"PDF rendering refused to fetch {_short(url)}: {reason}")
+    return ReportgenError(f"PDF rendering failed: {exc}")
+
+
+def _check(fetcher: AssetFetcher, logs: _LogCapture, opts: PdfOptions, stage: str) -> None:
+    if fetcher.refused:  # WeasyPrint swallows some fatal errors (SVG drawing); we do not
+        raise _fetch_error(fetcher, RuntimeError("refused URL"))
+    threshold = logging.WARNING if opts.fail_on_warnings else logging.ERROR
+    bad = [r for r in logs.records if r.levelno >= threshold]
+    if bad:
+        lines = [f"{r.levelname.lower()}: {r.getMessage()}" for r in bad[:10]]
+        more = f" (and {len(bad) - 10} more)" if len(bad) > 10 else ""
+        raise ReportgenError(
+            f"PDF rendering failed during {stage}: WeasyPrint reported "
+            + "; ".join(lines)
+            + more
+        )
+
+
+def _check_fonts(rendered: object) -> None:
+    digests = _bundled_font_digests()
+    foreign = sorted(
+        {
+            font.family
+            for font in rendered.fonts.values()  # type: ignore[attr-defined]
+            if hashlib.sha256(font.file_content).hexdigest() not in digests
+        }
+    )
+    if foreign:
+        names = ", ".join(repr(f) for f in foreign)
+        allowed = ", ".join(sorted({f.family for f in BUNDLED_FONTS}))
+        raise ReportgenError(
+            f"PDF rendering refused: it would embed system font(s) {names}; "
+            f"use the bundled families ({allowed}) in templates and charts, or check "
+            "for characters those fonts lack"
+        )

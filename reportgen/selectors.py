@@ -1,0 +1,67 @@
+"""Naming funds by rule ("largest theme ETF by AUM"), so one config serves any dataset.
+
+A selector is resolved against the facts of the build, not the raw data, so the
+fund chosen is exactly the one whose figures the note prints.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import pandas as pd
+
+from reportgen.authoring import FundRef
+from reportgen.config import FundSelector
+from reportgen.facts import FactSet
+
+
+class SelectorError(Exception):
+    """A selector that cannot be resolved on this dataset (unknown ticker, no candidate)."""
+
+
+def fund_refs(instruments: pd.DataFrame, universe: list[str]) -> dict[str, FundRef]:
+    rows = instruments.set_index("ticker")
+    return {
+        t: FundRef(
+            ticker=t,
+            name=str(rows.at[t, "name"]),
+            issuer=None if pd.isna(rows.at[t, "issuer"]) else str(rows.at[t, "issuer"]),
+        )
+        for t in universe
+    }
+
+
+def resolve(
+    selector: FundSelector,
+    facts: FactSet,
+    roles: Mapping[str, str],
+    refs: Mapping[str, FundRef],
+) -> FundRef:
+    """The fund a selector names. ``roles`` maps each ETF of the universe to its role."""
+    if selector.ticker is not None:
+        if selector.ticker not in refs:
+            raise SelectorError(f"ticker {selector.ticker!r} is not an ETF in the universe")
+        return refs[selector.ticker]
+    assert selector.by is not None
+    candidates = []
+    for ticker, role in roles.items():
+        if role != selector.role:
+            continue
+        fact = facts.get(f"etf.{ticker}.{selector.by}")
+        if fact is not None and fact.value is not None:
+            candidates.append((fact.value, ticker))
+    if not candidates:
+        known = sorted({k.split(".", 2)[2] for k in facts if k.startswith("etf.")})
+        raise SelectorError(
+            f"no {selector.role} ETF has the metric {selector.by!r}"
+            f" (per-ETF metrics: {', '.join(known)})"
+        )
+    reverse = selector.select == "largest"
+    # ties: alphabetically first ticker, whichever direction
+    ordered = sorted(candidates, key=lambda c: ((-c[0] if reverse else c[0]), c[1]))
+    if selector.rank > len(ordered):
+        raise SelectorError(
+            f"rank {selector.rank} asked for, but only {len(ordered)}"
+            f" {selector.role} ETF(s) qualify"
+        )
+    return refs[ordered[selector.rank - 1][1]]
