@@ -7,19 +7,22 @@ output folder exactly as it was.
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 from reportgen import __version__, manifest
 from reportgen.config import LoadedConfig, load_config
 from reportgen.dataset import Dataset, load_dataset
+from reportgen.errors import InputError
 from reportgen.facts import FactSet
-from reportgen.metrics import compute_facts
+from reportgen.metrics import MetricParams, compute_facts
 from reportgen.output import check_replaceable, publish
+from reportgen.paths import resolve_inside
 
 Reporter = Callable[[str, float], None]
 
@@ -53,11 +56,58 @@ def facts_json(config: LoadedConfig, as_of: date, facts: FactSet) -> bytes:
     )
 
 
+def template_dirs(config: LoadedConfig) -> list[Path]:
+    """The config's own template folder (searched first), if it names one."""
+    if config.model.templates is None:
+        return []
+    try:
+        return [resolve_inside(config.path.parent, config.model.templates)]
+    except ValueError as exc:
+        raise InputError([config.problem(("templates",), f"templates: {exc}")]) from None
+
+
 def input_files(config: LoadedConfig, dataset: Dataset) -> dict[str, Path]:
     """Every file the build read, under names that do not depend on where it ran."""
+    from reportgen.render_html import BUILTIN_TEMPLATES
+    from reportgen.render_pdf import ASSETS_DIR
+
     files = {f"dataset/{path.name}": path for path in dataset.files.values()}
     files[f"config/{config.path.name}"] = config.path
+    for block_file in _commentary_files(config):
+        files[f"config/{block_file.relative_to(config.path.parent.resolve()).as_posix()}"] = (
+            block_file
+        )
+    files.update(manifest.template_files(template_dirs(config), "templates/user"))
+    files.update(manifest.template_files([BUILTIN_TEMPLATES], "templates/builtin"))
+    files.update(manifest.template_files([ASSETS_DIR], "assets"))
     return files
+
+
+def _commentary_files(config: LoadedConfig) -> list[Path]:
+    return [
+        resolve_inside(config.path.parent, block.paragraph_file)
+        for section in config.model.sections
+        for block in section.blocks
+        if block.paragraph_file is not None
+    ]
+
+
+def metric_params(config: LoadedConfig) -> MetricParams:
+    sc = config.model.scenario
+    return MetricParams(
+        stress_shocks=tuple(sc.stress_shocks),
+        liquidity_orders_usd=tuple(sc.orders_usd),
+        adv_participation=sc.adv_participation,
+        fee_drag_years=sc.fee_drag_years,
+    )
+
+
+def created_at(as_of: date) -> datetime:
+    """The PDF's creation date: SOURCE_DATE_EPOCH when set, else the as-of date (never now)."""
+    epoch = os.environ.get("SOURCE_DATE_EPOCH")
+    if epoch:
+        return datetime.fromtimestamp(int(epoch), UTC)
+    return datetime(as_of.year, as_of.month, as_of.day, tzinfo=UTC)
 
 
 def build(
@@ -74,8 +124,32 @@ def build(
         config = load_config(config_path)
         dataset = load_dataset(data_dir)
     with _stage("metrics", timings, report):
-        facts = compute_facts(dataset, as_of)
-    files: dict[str, bytes] = {"facts.json": facts_json(config, as_of, facts)}
+        facts = compute_facts(dataset, as_of, metric_params(config))
+    with _stage("document", timings, report):
+        from reportgen.compose import compose_document
+
+        document = compose_document(config, dataset, facts, as_of)
+    with _stage("html", timings, report):
+        from reportgen.render_html import render_html
+
+        html = render_html(document, template_dirs=template_dirs(config))
+    with _stage("pdf", timings, report):
+        from reportgen.render_pdf import render_pdf_result
+
+        meta = document.metadata
+        pdf = render_pdf_result(
+            html,
+            title=meta["title"],
+            author=meta["author"],
+            subject=meta["subject"],
+            keywords=(meta["keywords"],),
+            created=created_at(as_of),
+        )
+    files: dict[str, bytes] = {
+        "facts.json": facts_json(config, as_of, facts),
+        "report.html": html.encode("utf-8"),
+        "report.pdf": pdf.pdf,
+    }
     with _stage("manifest", timings, report):
         files["manifest.json"] = manifest.dumps(
             {

@@ -14,21 +14,32 @@ API
 highlight_negative=True, annotate=None)``
     Vertical bars from a zero baseline (monthly net flows). Negative bars in a second
     colour; the y range always includes 0; ``None`` draws no bar and reads "n/a".
+    Value labels by default only when no two would touch; category labels that do
+    not fit their slot go on two lines ("Apr" / "2025"), else slant.
 ``hbar_chart(chart_id, categories, values, *, title, x_label, unit, alt, style=None,
 annotate=None)``
-    Horizontal bars, first category on top, axis from 0 (exposure by bucket).
+    Horizontal bars, first category on top, axis from 0 (exposure by bucket); the
+    figure height follows the number of bars.
 ``scatter_chart(chart_id, points, *, title, x_label, y_label, x_unit, y_unit, alt,
 x_style=None, y_style=None)``
-    One labelled point per :class:`ScatterPoint` (fee vs 12-month return).
+    One labelled point per :class:`ScatterPoint` (fee vs 12-month return); each label
+    takes the first of eight spots around its point that overlaps nothing.
 ``month_label(d)`` / ``axis_tick_labels(values, unit, style)``
     The texts charts use for months and axis ticks, for callers that need to match them.
+
+All charts: 6.3 in wide (one A4 column), 2.8 in high unless said otherwise, the
+title (optional: pass "") left-aligned in navy and wrapped to the width, legends
+above the plot area. ``ChartSVG.chart_id`` is the sanitised id (see below).
+Bad input (length mismatch, empty data, unknown unit, non-finite value, empty
+alt text) raises ``ValueError``.
 
 Numbers become text only through :mod:`reportgen.formatting`: value annotations
 (bar labels, line end labels) are ``formatting.format_value`` verbatim, so a
 figure reads the same in prose, tables and charts. Axis *ticks* use a compact
 variant (:func:`axis_tick_labels`): the fewest decimals that state every tick
-exactly, the same for all ticks of an axis ("0%", "5%", "10%"; "$0.25bn",
-"$0.50bn"), and one money scale per axis. Ticks are round numbers of the axis,
+exactly, the same for all ticks of an axis ("0%", "5%", "10%"; "-$250m", "$0",
+"$250m"), and one money scale per axis (the one ``format_usd`` picks for the
+largest visible tick). Ticks are round numbers of the axis,
 not figures of the note, so "10%" on an axis and "10.0%" in prose do not disagree.
 
 SVG output
@@ -38,9 +49,11 @@ SVG output
   matplotlibrc); global rcParams are restored afterwards. Rendering holds a
   module lock because rcParams are process-global: safe from threads, and
   processes share nothing.
-* ``svg.fonttype: none``: text stays ``<text>`` in DejaVu Sans (ships with
-  matplotlib; the layout is measured with it) with a ``sans-serif`` fallback.
-  WeasyPrint renders it, and the text is searchable/selectable in the PDF.
+* ``svg.fonttype: none``: text stays ``<text>``, searchable and selectable in the
+  PDF, in the note's bundled sans face Inter (``reportgen/assets/fonts``, the
+  family ``render_pdf`` requires for chart labels; matplotlib measures the layout
+  with those very files, so it does not depend on the host), then DejaVu Sans,
+  then ``sans-serif``. WeasyPrint draws it with the bundled ``@font-face`` Inter.
 * Deterministic: ``svg.hashsalt`` is the chart id, and no date, creator or other
   metadata is written, so the same inputs give byte-identical SVG whatever the
   run order, ``PYTHONHASHSEED`` or clock.
@@ -54,7 +67,8 @@ SVG output
   aspect ratio), so it scales to the column in the browser and in the PDF. The
   XML prolog, DOCTYPE, comments, metadata and the global ``<style>`` rule
   matplotlib emits (``*{...}``, which would leak into the HTML page) are removed;
-  that rule's two properties are set on the root instead.
+  that rule's two properties are set on the root instead. The root carries
+  ``class="rg-chart-svg"`` for page CSS.
 * Labels are shown literally: mathtext is off (``$`` stays ``$``), legend entries
   starting with ``_`` are kept, and text is XML-escaped.
 """
@@ -77,14 +91,23 @@ from matplotlib.axes import Axes
 from matplotlib.axis import Axis
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
-from matplotlib.font_manager import FontProperties
+from matplotlib.font_manager import FontProperties, fontManager
 from matplotlib.lines import Line2D
 from matplotlib.ticker import Formatter, MaxNLocator, NullLocator
 from matplotlib.transforms import Bbox
 
 from reportgen import formatting
 from reportgen.facts import UNITS
-from reportgen.styles import BASELINE, HOUSE_STYLE, MUTED_TEXT, NAVY, NEGATIVE, PRIMARY
+from reportgen.styles import (
+    BASELINE,
+    CHART_FONT_FILES,
+    FONTS_DIR,
+    HOUSE_STYLE,
+    MUTED_TEXT,
+    NAVY,
+    NEGATIVE,
+    PRIMARY,
+)
 
 __all__ = [
     "ChartSVG",
@@ -259,6 +282,26 @@ _NO_METADATA: dict[str, None] = {"Creator": None, "Date": None, "Format": None, 
 _ID_SAFE = re.compile(r"[^a-z0-9-]+")
 
 
+_fonts_registered = False
+
+
+def _register_fonts() -> None:
+    """Make the bundled chart font known to matplotlib (once per process; call under _LOCK).
+
+    Adding fonts is the one global matplotlib change charts make; it only adds a
+    family and never alters another. Missing files fall back to DejaVu Sans.
+    """
+    global _fonts_registered
+    if _fonts_registered:
+        return
+    known = {entry.fname for entry in fontManager.ttflist}
+    for name in CHART_FONT_FILES:
+        path = FONTS_DIR / name
+        if path.is_file() and str(path) not in known:
+            fontManager.addfont(str(path))
+    _fonts_registered = True
+
+
 def _id_prefix(chart_id: str) -> str:
     """``chart_id`` as an id prefix: ``[a-z][a-z0-9-]*``, distinct for distinct inputs."""
     _check_text("chart_id", chart_id, allow_empty=False)
@@ -286,17 +329,20 @@ def _render(
     _check_text("alt", alt, allow_empty=False)
     _check_text("title", title)
     with _LOCK, mpl.rc_context(fname=str(HOUSE_STYLE), rc={"svg.hashsalt": prefix}):
+        _register_fonts()
         width, default_height = mpl.rcParams["figure.figsize"]
         fig = Figure(figsize=(width, default_height if height is None else height))
         FigureCanvasAgg(fig)  # a non-GUI canvas, for text measurement during layout
         ax = fig.add_subplot()
         if title:
+            size = mpl.rcParams["axes.titlesize"]
+            weight = mpl.rcParams["axes.titleweight"]
             fig.suptitle(
-                title,
+                _wrap(fig, title, size, weight, fig.bbox.width * 0.98),
                 x=0.004,
                 ha="left",
-                fontsize=mpl.rcParams["axes.titlesize"],
-                fontweight=mpl.rcParams["axes.titleweight"],
+                fontsize=size,
+                fontweight=weight,
                 color=NAVY,
             )
         build(fig, ax)
@@ -345,7 +391,7 @@ def _finish_svg(raw: str, prefix: str, alt: str) -> str:
         '<svg xmlns="http://www.w3.org/2000/svg" xmlns:xlink="http://www.w3.org/1999/xlink"'
         f' version="1.1" viewBox="{viewbox.group(2)}" width="100%"'
         ' preserveAspectRatio="xMidYMid meet"'
-        f' role="img" aria-label={_xml_quoteattr(alt)} class="rg-chart"'
+        f' role="img" aria-label={_xml_quoteattr(alt)} class="rg-chart-svg"'
         ' stroke-linejoin="round" stroke-linecap="butt">'
         f"\n <title>{_xml_escape(alt)}</title>"
     )
@@ -356,14 +402,27 @@ def _finish_svg(raw: str, prefix: str, alt: str) -> str:
 # --------------------------------------------------------------------------- shared drawing
 
 
-def _measure(fig: Figure, s: str, fontsize: float) -> tuple[float, float]:
+def _measure(
+    fig: Figure, s: str, fontsize: float, weight: str | int = "normal"
+) -> tuple[float, float]:
     """Width and height (display pixels) of a one-line label in the house font."""
     canvas = fig.canvas
     assert isinstance(canvas, FigureCanvasAgg), "charts measure text with the Agg canvas"
     renderer = canvas.get_renderer()
-    font = FontProperties(family=mpl.rcParams["font.family"], size=fontsize)
+    font = FontProperties(family=mpl.rcParams["font.family"], size=fontsize, weight=weight)
     w, h, _ = renderer.get_text_width_height_descent(s, font, ismath=False)
     return w, h
+
+
+def _wrap(fig: Figure, text: str, fontsize: float, weight: str | int, max_px: float) -> str:
+    """``text`` broken at spaces into lines no wider than ``max_px`` (a longer word stays whole)."""
+    lines: list[str] = []
+    for word in text.split(" "):
+        if lines and _measure(fig, f"{lines[-1]} {word}", fontsize, weight)[0] <= max_px:
+            lines[-1] = f"{lines[-1]} {word}"
+        else:
+            lines.append(word)
+    return "\n".join(lines) if len(lines) > 1 else text
 
 
 def _value_axis(axis: Axis, unit: str, style: str | None, nbins: int = 5) -> None:
@@ -561,7 +620,7 @@ def _end_labels(
             ha="left",
             va="center",
             fontsize=_ANNOT_SIZE,
-            fontweight="bold",
+            fontweight="semibold",
             color=color,
             annotation_clip=False,
         )
@@ -636,8 +695,8 @@ def bar_chart(
     """Vertical bars from a drawn zero baseline; the y range always includes 0.
 
     Negative bars take the second colour when ``highlight_negative``. ``annotate``
-    labels each bar with ``formatting.format_value`` (``None``: only when the labels fit).
-    A ``None`` value draws no bar and is labelled "n/a" (never drawn as 0).
+    labels each bar with ``formatting.format_value`` (``None``: only when no two labels
+    would touch). A ``None`` value draws no bar and is always labelled "n/a" (never 0).
     """
     _check_unit(unit)
     vals = _bar_values(categories, values)
@@ -668,8 +727,8 @@ def bar_chart(
             if not show:
                 limits(0.05)
         ax.axhline(0, color=BASELINE, linewidth=0.8, zorder=3)
-        if show:
-            for x, v, t in zip(xs, vals, texts, strict=True):
+        for x, v, t in zip(xs, vals, texts, strict=True):
+            if show or v is None:  # a missing value always reads "n/a", never a silent gap
                 below = v is not None and v < 0
                 ax.annotate(
                     t,
@@ -702,7 +761,8 @@ def hbar_chart(
     The figure height follows the number of bars (1.6-4.2 in); the width is the column's.
 
     ``annotate`` writes each value (``formatting.format_value``) at the bar end
-    (``None``: when there are at most 15 bars). ``None`` values draw no bar and read "n/a".
+    (``None``: when there are at most 15 bars). ``None`` values draw no bar and always
+    read "n/a".
     """
     _check_unit(unit)
     vals = _bar_values(categories, values)
@@ -738,8 +798,8 @@ def hbar_chart(
             ]
             ax.set_xlim(min([x0, *ends]), max([x1, *ends]))
         ax.axvline(0, color=BASELINE, linewidth=0.8, zorder=3)
-        if show:
-            for y, v in zip(ys, vals, strict=True):
+        for y, v in zip(ys, vals, strict=True):
+            if show or v is None:  # a missing value always reads "n/a", never a silent gap
                 left = v is not None and v < 0
                 ax.annotate(
                     formatting.format_value(v, unit, style),
@@ -834,7 +894,7 @@ def scatter_chart(
             w, h = _measure(fig, p.label, _ANNOT_SIZE + 0.5)
             best, best_cost = _LABEL_SPOTS[0], math.inf
             for spot in _LABEL_SPOTS:
-                box = _label_box(cx, cy, spot, w, h, to_px)
+                box = _label_box(cx, cy, spot, w, h, to_px).padded(1.0 * to_px)
                 outside = (
                     max(0.0, frame.x0 - box.x0)
                     + max(0.0, box.x1 - frame.x1)

@@ -63,6 +63,29 @@ class Assumption(_Strict):
     description: str = ""
 
 
+class ScenarioConfig(_Strict):
+    """House assumptions behind the stress, liquidity and fee figures.
+
+    Each is printed in the note as a declared assumption citing ``source``
+    (``{{ assumption('shock_1') }}``, ``order_1``, ``adv_participation``,
+    ``fee_drag_years``), so the compliance check can trace it.
+    """
+
+    source: Annotated[str, Field(min_length=1)] = "House scenario"
+    stress_shocks: Annotated[list[Annotated[float, Field(gt=0, le=1)]], Field(min_length=1)] = [
+        0.10,
+        0.20,
+    ]
+    """Falls of a fund's top-10 holdings to stress, as fractions (0.10 = 10 %)."""
+    orders_usd: Annotated[list[Annotated[float, Field(gt=0)]], Field(min_length=1)] = [25e6, 100e6]
+    """Order sizes in US dollars for days-to-trade."""
+    adv_participation: Annotated[float, Field(gt=0, le=1)] = 0.20
+    """Share of average daily dollar volume an order may take each day."""
+    fee_drag_years: Annotated[int, Field(ge=1, le=50)] = 10
+    fee_drag_investment_usd: Annotated[float, Field(gt=0)] = 10_000.0
+    """The illustrative investment the fee drag is described on."""
+
+
 class KeyFigureConfig(_Strict):
     """One figure in the key-figures box under the headline."""
 
@@ -146,11 +169,34 @@ class ReportConfig(_Strict):
     """A folder of templates searched before the built-in ones, relative to the config."""
     funds: dict[str, FundSelector] = Field(default_factory=dict)
     assumptions: dict[str, Assumption] = Field(default_factory=dict)
+    scenario: ScenarioConfig = Field(default_factory=ScenarioConfig)
     key_figures: list[KeyFigureConfig] = Field(default_factory=list)
     sections: list[SectionConfig] = Field(default_factory=list)
     disclaimer: str = ""
     footer_disclaimer: str = ""
     legends: list[str] = Field(default_factory=list)
+
+
+def scenario_assumptions(sc: ScenarioConfig) -> dict[str, Assumption]:
+    """The scenario's figures as named assumptions authors can print."""
+    out = {
+        f"shock_{i}": Assumption(value=v, unit="percent", source=sc.source)
+        for i, v in enumerate(sc.stress_shocks, 1)
+    }
+    out.update(
+        {
+            f"order_{i}": Assumption(value=v, unit="usd", source=sc.source)
+            for i, v in enumerate(sc.orders_usd, 1)
+        }
+    )
+    out["adv_participation"] = Assumption(
+        value=sc.adv_participation, unit="percent", source=sc.source
+    )
+    out["fee_drag_years"] = Assumption(value=sc.fee_drag_years, unit="count", source=sc.source)
+    out["fee_drag_investment"] = Assumption(
+        value=sc.fee_drag_investment_usd, unit="usd", source=sc.source
+    )
+    return out
 
 
 class LoadedConfig:

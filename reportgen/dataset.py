@@ -317,7 +317,7 @@ def _show(text: str) -> str:
 
 
 def _also(lines: Sequence[int]) -> str:
-    """ " (also on lines 4, 9 and 12 more)" for a problem repeated on further rows."""
+    """The suffix ' (also on lines 4, 9 and 12 more)' of a problem repeated on further rows."""
     rest = lines[1:]
     if not rest:
         return ""
@@ -333,9 +333,9 @@ def _iso(day: int) -> str:
 
 # --------------------------------------------------------------------------- values
 
-Parser = Callable[[str], Any]
+_Parser = Callable[[str], Any]
 #: (column, parser) or (column, parser, key the values are kept under)
-Spec = tuple[str, Parser] | tuple[str, Parser, str]
+_Spec = tuple[str, _Parser] | tuple[str, _Parser, str]
 
 
 def _spaces(text: str) -> str | None:
@@ -356,7 +356,7 @@ def _optional_text(text: str) -> str | None:
     return None if text == "" else _text(text)
 
 
-def _choice(choices: tuple[str, ...]) -> Parser:
+def _choice(choices: tuple[str, ...]) -> _Parser:
     allowed = set(choices)
     wanted = ", ".join(choices[:-1]) + " or " + choices[-1]
 
@@ -394,7 +394,7 @@ def _fraction(value: float) -> bool:
 
 def _number(
     check: Callable[[float], bool] | None, expected: str, *, optional: bool = False
-) -> Parser:
+) -> _Parser:
     """A strict decimal parser; ``check`` is the range, ``expected`` says it in words."""
     fullmatch = _NUMBER.fullmatch
 
@@ -465,7 +465,7 @@ def _raw(text: str) -> str:
     return text
 
 
-def _instrument_specs(dates: _DateParser) -> list[Spec]:
+def _instrument_specs(dates: _DateParser) -> list[_Spec]:
     return [
         ("ticker", _text),
         ("name", _text),
@@ -479,7 +479,7 @@ def _instrument_specs(dates: _DateParser) -> list[Spec]:
     ]
 
 
-def _holding_specs(dates: _DateParser) -> list[Spec]:
+def _holding_specs(dates: _DateParser) -> list[_Spec]:
     return [
         ("as_of", dates.required),
         ("fund", _text),
@@ -597,7 +597,7 @@ def _read_header(src: _Source, rows: Iterator[tuple[int, list[str]]]) -> dict[st
     return {name: index for index, name in enumerate(header)} if ok else None
 
 
-def _read_table(src: _Source, specs: Sequence[Spec]) -> _Table | None:
+def _read_table(src: _Source, specs: Sequence[_Spec]) -> _Table | None:
     """Parse one CSV file row by row; None when it cannot be read at all."""
     text = _read_text(src)
     if text is None:
@@ -615,7 +615,7 @@ def _read_table(src: _Source, specs: Sequence[Spec]) -> _Table | None:
         return None
     width = len(header)
     values: dict[str, list[Any]] = {}
-    plan: list[tuple[int, Parser, list[Any], str]] = []
+    plan: list[tuple[int, _Parser, list[Any], str]] = []
     for spec in specs:
         column, parse = spec[0], spec[1]
         out: list[Any] = []

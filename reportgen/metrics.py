@@ -22,7 +22,7 @@ from datetime import date
 import pandas as pd
 
 from reportgen.dataset import Dataset
-from reportgen.facts import Fact, FactSet, make_fact, null_fact
+from reportgen.facts import Fact, FactSet, Unit, make_fact, null_fact
 from reportgen.metrics_base import (
     RECENT_ROWS,
     ROLES,
@@ -184,13 +184,13 @@ def window_volatility(ctx: Context, tickers: list[str]) -> Figures:
     flat = rets.max() == rets.min()
     vol = rets.std(ddof=1).where(~flat, 0.0) * math.sqrt(TRADING_DAYS)
     enough = closes.index[closes >= 3]
-    fig = Figures.of(vol.loc[enough], by_ticker["date"].max())
+    first, last = by_ticker["date"].min(), by_ticker["date"].max()
+    fig = Figures.of(vol.loc[enough], last)
     for t in closes.index.difference(enough):
-        span = w.loc[w["ticker"] == t, "date"]
         fig.fail(
             t,
             f"the 12-month window series of {ctx.label(t)} has {closes[t]} close(s) "
-            f"({span.min().date()} to {span.max().date()}); volatility needs at least 3",
+            f"({first[t].date()} to {last[t].date()}); volatility needs at least 3",
         )
     _fail_without_window(ctx, fig, tickers)
     return fig
@@ -252,15 +252,12 @@ def window_beta(ctx: Context, tickers: list[str]) -> Figures:
 # --- flows, AUM, liquidity, holdings -------------------------------------------------------------
 
 
-def _flows_after(ctx: Context, tickers: list[str], start: date) -> pd.DataFrame:
-    """Flow rows with start < date <= D of ``tickers``."""
-    f = ctx.ds.flows
-    return f.loc[(f["date"] > pd.Timestamp(start)) & f["ticker"].isin(tickers)]
-
-
 def net_flows(ctx: Context, tickers: list[str], start: date) -> Figures:
-    """Sum of net flows with start < date <= D; no row in the window sums to 0 (as_of D)."""
-    rows = _flows_after(ctx, tickers, start)
+    """Sum of net flows with start < date <= D; no row in the window sums to 0 (as_of D).
+
+    The flows panel holds no row after D, so "after start" is the whole window.
+    """
+    rows = ctx.flows.after(start, tickers)
     g = rows.groupby("ticker")
     fig = Figures.of(g["net_flow_usd"].sum(), g["date"].max())
     for t in tickers:
@@ -271,7 +268,7 @@ def net_flows(ctx: Context, tickers: list[str], start: date) -> Figures:
 
 def theme_net_flows(ctx: Context, start: date, fact_id: str) -> Fact:
     """Net flows summed over the theme ETFs of the universe; as_of the newest row summed."""
-    rows = _flows_after(ctx, ctx.etfs("theme"), start)
+    rows = ctx.flows.after(start, ctx.etfs("theme"))
     newest = rows["date"].max().date() if len(rows) else ctx.as_of
     total = float(rows["net_flow_usd"].sum())
     return make_fact(fact_id, total, "usd", as_of=newest, sources=ctx.source("flows"))
@@ -308,14 +305,9 @@ def theme_aum_total(ctx: Context) -> Fact:
     )
 
 
-def _recent(frame: pd.DataFrame, tickers: list[str]) -> pd.DataFrame:
-    """Each ticker's last 21 rows (all when fewer); the frame is already cut at D."""
-    return frame.loc[frame["ticker"].isin(tickers)].groupby("ticker").tail(RECENT_ROWS)
-
-
 def spreads(ctx: Context, tickers: list[str]) -> Figures:
     """Median spread_bps over the last 21 spread rows / 10,000 (a fraction)."""
-    rows = _recent(ctx.ds.spreads, tickers)
+    rows = ctx.spreads.tail(RECENT_ROWS, tickers)
     g = rows.groupby("ticker")
     fig = Figures.of(g["spread_bps"].median() / 10_000, g["date"].max())
     for t in tickers:
@@ -326,7 +318,7 @@ def spreads(ctx: Context, tickers: list[str]) -> Figures:
 
 def average_daily_dollar_volume(ctx: Context, tickers: list[str]) -> Figures:
     """Mean close x volume over the last 21 price rows; a missing volume is not skipped."""
-    rows = _recent(ctx.ds.prices, tickers)
+    rows = ctx.prices.tail(RECENT_ROWS, tickers)
     dollars = rows["close"] * rows["volume"]
     g = dollars.groupby(rows["ticker"])
     gaps = dollars.isna().groupby(rows["ticker"]).any()
@@ -359,7 +351,7 @@ def _etf_facts(ctx: Context, p: MetricParams) -> Iterator[Fact]:
     d = ctx.as_of
     prices, flows, ins = ctx.source("prices"), ctx.source("flows"), ctx.source("instruments")
     holdings = ctx.source("holdings")
-    per_ticker = [
+    per_ticker: list[tuple[str, Figures, Unit, list[str]]] = [
         ("return.ytd", ytd_returns(ctx, etfs), "percent", prices),
         ("return.12m", twelve_month_returns(ctx, etfs), "percent", prices),
         ("volatility.12m", window_volatility(ctx, etfs), "percent", prices),
@@ -453,7 +445,7 @@ def _index_facts(ctx: Context) -> Iterator[Fact]:
     indexes = [ctx.index(role) for role in ROLES]
     ytd = ytd_returns(ctx, indexes)
     twelve = twelve_month_returns(ctx, indexes)
-    per_index = [
+    per_index: list[tuple[str, Figures, Unit]] = [
         ("return.ytd", ytd, "percent"),
         ("return.12m", twelve, "percent"),
         ("volatility.12m", window_volatility(ctx, indexes), "percent"),

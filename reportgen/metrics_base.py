@@ -1,9 +1,10 @@
 """Shared ground of the metric modules: contract dates, the universe, "X at t", window series.
 
 Everything here follows contract section 2 word for word; docs/facts.md is the reader's
-version. The frames come from :class:`reportgen.dataset.Dataset` and are relied on to be
-sorted by (ticker, date) (holdings by fund, as_of, security), as that class documents:
-"latest row" and "first row" are taken positionally, without re-sorting millions of rows.
+version. The frames come from :class:`reportgen.dataset.Dataset`, sorted by (ticker, date)
+(holdings by fund, as_of, security) as that class documents; :class:`Panel` turns that
+order into binary searches ("latest row <= t", "last 21 rows") instead of passes over
+millions of rows, and sorts a frame itself if it ever arrives unsorted.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from functools import cached_property
 
+import numpy as np
 import pandas as pd
 
 from reportgen.dataset import Dataset
@@ -67,24 +69,9 @@ def performance_quarter_end(as_of: date) -> date:
     return date(as_of.year, month + 1, 1) - timedelta(days=1)
 
 
-def _ts(t: date) -> pd.Timestamp:
-    return pd.Timestamp(t)
-
-
 def _dates(values: pd.Series) -> dict[str, date]:
     """A Timestamp series keyed by ticker as plain dates."""
-    return {k: pd.Timestamp(v).date() for k, v in values.items()}
-
-
-def latest_on_or_before(
-    frame: pd.DataFrame, t: date, *, key: str = "ticker", column: str = "date"
-) -> pd.DataFrame:
-    """Each key's latest row dated <= ``t`` ("X at t"), indexed by key.
-
-    Relies on the frame being sorted by (key, date), as Dataset guarantees.
-    """
-    rows = frame.loc[frame[column] <= _ts(t)]
-    return rows.drop_duplicates(key, keep="last").set_index(key)
+    return {str(k): pd.Timestamp(v).date() for k, v in values.items()}
 
 
 # --- the universe --------------------------------------------------------------------------
@@ -98,12 +85,15 @@ def _instrument_tickers(ds: Dataset, kind: str, role: str | None = None) -> pd.S
     return ins.loc[mask, "ticker"]
 
 
+def _etfs_priced(ds: Dataset, priced: Iterable[str]) -> list[str]:
+    have = set(priced)
+    return sorted(t for t in _instrument_tickers(ds, "etf") if t in have)
+
+
 def universe(ds: Dataset, as_of: date) -> list[str]:
     """ETFs with at least one price row dated <= ``as_of``, sorted (contract section 2)."""
     prices = ds.prices
-    priced = prices.loc[prices["date"] <= _ts(as_of), "ticker"].unique()
-    etfs = _instrument_tickers(ds, "etf")
-    return sorted(etfs[etfs.isin(priced)].tolist())
+    return _etfs_priced(ds, prices.loc[prices["date"] <= pd.Timestamp(as_of), "ticker"].unique())
 
 
 def _etfs_of_role(ds: Dataset, as_of: date, role: str) -> list[str]:
@@ -144,7 +134,7 @@ class Figures:
     def of(cls, values: pd.Series, dates: pd.Series) -> Figures:
         """Figures from vectorised results: two series indexed by ticker."""
         return cls(
-            values={k: float(v) for k, v in values.items()},
+            values={str(k): float(v) for k, v in values.items()},
             dates=_dates(dates.loc[values.index]),
         )
 
@@ -183,6 +173,103 @@ class Figures:
         )
 
 
+# --- frames sorted by (key, date), indexed for per-key lookups ---------------------------------
+
+_GROUP_STRIDE = 2**32  # room for any day number (offset by _DAY_OFFSET) within one group
+_DAY_OFFSET = 2**31
+
+
+def _day_numbers(values: pd.Series) -> np.ndarray:
+    return values.to_numpy().astype("datetime64[D]").astype(np.int64)
+
+
+def day_number(t: date) -> int:
+    return int(np.datetime64(t, "D").astype(np.int64))
+
+
+def _ranges(lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
+    """The row positions [lo_k, hi_k) of every k, concatenated in order."""
+    lengths = np.maximum(hi - lo, 0)
+    starts_out = np.cumsum(lengths) - lengths
+    return np.repeat(lo - starts_out, lengths) + np.arange(int(lengths.sum()))
+
+
+class Panel:
+    """A frame sorted by (key, date) -- as Dataset guarantees -- indexed for per-key lookups.
+
+    "Latest row <= t", "first row", "rows after t" and "last n rows" become binary
+    searches and slices, not filters and group-bys over millions of rows: the 5,000-ETF,
+    ten-year universe stays a few passes over the data. A frame that is not sorted
+    (or whose keys are not contiguous) is sorted once, stably, rather than misread.
+    """
+
+    def __init__(self, frame: pd.DataFrame, key: str = "ticker", column: str = "date") -> None:
+        self.key = key
+        self.column = column
+        self._index(frame.reset_index(drop=True))
+        if len(set(self.names)) != len(self.names) or np.any(np.diff(self._order) < 0):
+            self._index(frame.sort_values([key, column], kind="stable").reset_index(drop=True))
+
+    def _index(self, frame: pd.DataFrame) -> None:
+        self.frame = frame
+        keys = frame[self.key].to_numpy(dtype=object)
+        bounds = np.flatnonzero(keys[1:] != keys[:-1]) + 1
+        self.starts = np.concatenate(([0], bounds)).astype(np.int64) if len(keys) else bounds
+        self.ends = np.concatenate((bounds, [len(keys)])).astype(np.int64)[: len(self.starts)]
+        self.names: list[str] = [str(k) for k in keys[self.starts]]
+        self.days = _day_numbers(frame[self.column])
+        group = np.repeat(np.arange(len(self.starts), dtype=np.int64), self.ends - self.starts)
+        self._order = group * _GROUP_STRIDE + self.days + _DAY_OFFSET
+        self.group_of = {name: g for g, name in enumerate(self.names)}
+
+    def groups(self, names: Iterable[str] | None = None) -> np.ndarray:
+        """Group numbers of ``names`` that have rows (all groups when None), in name order."""
+        if names is None:
+            return np.arange(len(self.names), dtype=np.int64)
+        found = [self.group_of[n] for n in names if n in self.group_of]
+        return np.array(sorted(found), dtype=np.int64)
+
+    def _search(self, groups: np.ndarray, days: np.ndarray | int, side: str) -> np.ndarray:
+        probe = groups * _GROUP_STRIDE + days + _DAY_OFFSET
+        return np.searchsorted(self._order, probe, side=side)  # type: ignore[call-overload]
+
+    def last_on_or_before(self, t: date, groups: np.ndarray) -> np.ndarray:
+        """Per group, the position of its latest row dated <= ``t``, or -1."""
+        pos = self._search(groups, day_number(t), "right") - 1
+        return np.where(pos >= self.starts[groups], pos, -1)
+
+    def first_on_or_after(self, days: np.ndarray, groups: np.ndarray) -> np.ndarray:
+        """Per group, the position of its first row dated >= its day number, or -1."""
+        pos = self._search(groups, days, "left")
+        return np.where(pos < self.ends[groups], pos, -1)
+
+    def rows(self, positions: np.ndarray) -> pd.DataFrame:
+        """The rows at ``positions`` (those >= 0), indexed by key."""
+        return self.frame.iloc[positions[positions >= 0]].set_index(self.key)
+
+    def at(self, t: date, names: Iterable[str] | None = None) -> pd.DataFrame:
+        """Each key's latest row dated <= ``t`` ("X at t"), indexed by key."""
+        return self.rows(self.last_on_or_before(t, self.groups(names)))
+
+    def after(self, t: date, names: Iterable[str] | None = None) -> pd.DataFrame:
+        """The rows dated after ``t`` of ``names``."""
+        groups = self.groups(names)
+        last = self.last_on_or_before(t, groups)
+        lo = np.where(last >= 0, last + 1, self.starts[groups])
+        return self.frame.iloc[_ranges(lo, self.ends[groups])]
+
+    def tail(self, n: int, names: Iterable[str] | None = None) -> pd.DataFrame:
+        """Each key's last ``n`` rows (all when fewer)."""
+        groups = self.groups(names)
+        ends = self.ends[groups]
+        return self.frame.iloc[_ranges(np.maximum(self.starts[groups], ends - n), ends)]
+
+    def first_days(self) -> dict[str, date]:
+        """Each key's first date."""
+        firsts = self.days[self.starts].astype("datetime64[D]").tolist()
+        return dict(zip(self.names, firsts, strict=True))
+
+
 # --- the dataset cut at D, with what several metrics share --------------------------------------
 
 
@@ -199,8 +286,20 @@ class Context:
         return [self.ds.sources[s] for s in stems]
 
     @cached_property
+    def prices(self) -> Panel:
+        return Panel(self.ds.prices)
+
+    @cached_property
+    def flows(self) -> Panel:
+        return Panel(self.ds.flows)
+
+    @cached_property
+    def spreads(self) -> Panel:
+        return Panel(self.ds.spreads)
+
+    @cached_property
     def universe(self) -> list[str]:
-        return universe(self.ds, self.as_of)
+        return _etfs_priced(self.ds, self.prices.names)
 
     @cached_property
     def role_of(self) -> dict[str, str]:
@@ -221,32 +320,32 @@ class Context:
     @cached_property
     def first_row(self) -> dict[str, date]:
         """Each ticker's first price row: named in reasons when history starts too late."""
-        firsts = self.ds.prices.drop_duplicates("ticker", keep="first").set_index("ticker")
-        return _dates(firsts["date"])
+        return self.prices.first_days()
 
     def close_at(self, t: date) -> pd.DataFrame:
         """Each ticker's latest price row dated <= ``t`` (columns date, close), by ticker."""
         if t not in self._close_at:
-            rows = latest_on_or_before(self.ds.prices, t)
-            self._close_at[t] = rows[["date", "close"]]
+            self._close_at[t] = self.prices.at(t)[["date", "close"]]
         return self._close_at[t]
 
     @cached_property
     def window(self) -> pd.DataFrame:
         """12-month window series of every priced ticker (see :func:`window_series`)."""
-        return window_series(self.ds.prices, self.as_of)
+        return window_series(self.prices, self.as_of)
 
     @cached_property
     def aum_at(self) -> pd.DataFrame:
         """Each ETF's AUM at D (columns date, aum_usd), by ticker."""
-        return latest_on_or_before(self.ds.aum, self.as_of)[["date", "aum_usd"]]
+        return Panel(self.ds.aum).at(self.as_of)[["date", "aum_usd"]]
 
     @cached_property
     def latest_holdings(self) -> pd.DataFrame:
         """Each fund's holdings rows of its latest ``as_of`` <= D."""
-        h = self.ds.holdings
-        newest = h.groupby("fund")["as_of"].transform("max")
-        return h.loc[h["as_of"] == newest]
+        h = Panel(self.ds.holdings, key="fund", column="as_of")
+        groups = h.groups()
+        last = h.ends[groups] - 1  # the frame is cut at D
+        first = h.first_on_or_after(h.days[last], groups)
+        return h.frame.iloc[_ranges(first, h.ends[groups])]
 
     def label(self, ticker: str) -> str:
         """How a message names a ticker: indexes with their role ("benchmark index NDX")."""
@@ -265,19 +364,21 @@ class Context:
         return f"no close on or before {t} ({what}) for {self.label(ticker)} ({seen})"
 
 
-def window_series(prices: pd.DataFrame, as_of: date) -> pd.DataFrame:
+def window_series(prices: Panel, as_of: date) -> pd.DataFrame:
     """Every ticker's 12-month window series with its daily returns.
 
-    Rows from ``s0`` (the ticker's latest row <= one year before ``as_of``) to ``as_of``;
-    tickers without ``s0`` are left out. ``ret`` is close over the previous row's close
-    minus 1 (NaN on the ``s0`` row): gaps are not filled, the next return spans them.
-    Columns: ticker, date, close, ret.
+    Rows from ``s0`` (the ticker's latest row <= one year before ``as_of``) to ``as_of``
+    (the panel holds no later row); tickers without ``s0`` are left out. ``ret`` is close
+    over the previous row's close minus 1 (NaN on the ``s0`` row): gaps are not filled,
+    the next return spans them. Columns: ticker, date, close, ret.
     """
-    p = prices.loc[prices["date"] <= _ts(as_of), ["ticker", "date", "close"]]
-    s0 = latest_on_or_before(p, one_year_before(as_of))["date"]
-    p = p.loc[p["ticker"].isin(s0.index)]
-    # reindex, not Series.map: pandas 3.1 map() fails on an empty datetime mapper
-    starts = s0.reindex(p["ticker"]).to_numpy()
-    w = p.loc[p["date"].to_numpy() >= starts].reset_index(drop=True)
-    previous = w.groupby("ticker", sort=False)["close"].shift(1)
-    return w.assign(ret=w["close"] / previous - 1.0)
+    groups = prices.groups()
+    s0 = prices.last_on_or_before(one_year_before(as_of), groups)
+    has = s0 >= 0
+    lo, hi = s0[has], prices.ends[groups][has]
+    rows = _ranges(lo, hi)
+    w = prices.frame.iloc[rows][["ticker", "date", "close"]].reset_index(drop=True)
+    close = w["close"].to_numpy(dtype=float)
+    previous = np.concatenate(([np.nan], close[:-1]))
+    previous[np.cumsum(hi - lo) - (hi - lo)] = np.nan  # each s0 row starts a new series
+    return w.assign(ret=close / previous - 1.0)

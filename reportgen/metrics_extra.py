@@ -12,6 +12,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date
 
+import numpy as np
 import pandas as pd
 
 from reportgen.dataset import Dataset
@@ -21,6 +22,7 @@ from reportgen.metrics_base import (
     ROLES,
     Context,
     Figures,
+    day_number,
     performance_quarter_end,
     years_before,
 )
@@ -145,14 +147,13 @@ def exposure_facts(ctx: Context) -> Iterator[Fact]:
 
 def _inception_dates(ctx: Context) -> dict[str, date]:
     ins = ctx.ds.instruments.dropna(subset=["inception_date"]).set_index("ticker")
-    return {t: pd.Timestamp(d).date() for t, d in ins["inception_date"].items()}
+    return {str(t): pd.Timestamp(d).date() for t, d in ins["inception_date"].items()}
 
 
 def _closes(frame: pd.DataFrame) -> tuple[dict[str, float], dict[str, date]]:
     """(close, date) dicts of a frame indexed by ticker, for fast per-ticker access."""
-    closes = {k: float(v) for k, v in frame["close"].items()}
-    dates = {k: pd.Timestamp(v).date() for k, v in frame["date"].items()}
-    return closes, dates
+    rows = Figures.of(frame["close"], frame["date"])
+    return rows.values, rows.dates
 
 
 def n_year_performance(ctx: Context, tickers: list[str], years: int) -> Figures:
@@ -186,11 +187,17 @@ def n_year_performance(ctx: Context, tickers: list[str], years: int) -> Figures:
 
 def _inception_starts(ctx: Context, q: date) -> pd.DataFrame:
     """Each ticker's first price row on or after its inception date (if any) and <= ``q``."""
-    p = ctx.ds.prices.loc[ctx.ds.prices["date"] <= pd.Timestamp(q)]
-    inception = ctx.ds.instruments.set_index("ticker")["inception_date"]
-    since = p["ticker"].map(inception)
-    own = p.loc[since.isna() | (p["date"] >= since)]
-    return own.drop_duplicates("ticker", keep="first").set_index("ticker")
+    panel = ctx.prices
+    groups = panel.groups()
+    inception = _inception_dates(ctx)
+    since = panel.days[panel.starts]  # without an inception date: the first row
+    for g, name in enumerate(panel.names):
+        if name in inception:
+            since[g] = day_number(inception[name])
+    first = panel.first_on_or_after(since, groups)
+    in_time = panel.days[np.maximum(first, 0)] <= day_number(q)
+    first = np.where((first >= 0) & in_time, first, -1)
+    return panel.rows(first)
 
 
 def _years_between(start: date, end: date) -> float:
@@ -226,8 +233,8 @@ def since_inception_annualized(ds: Dataset, ticker: str, as_of: date) -> bool | 
     if ticker not in fig.values:
         return None
     q = performance_quarter_end(as_of)
-    start = pd.Timestamp(_inception_starts(ctx, q).loc[ticker, "date"]).date()
-    return _years_between(start, q) >= 1
+    _, start = _closes(_inception_starts(ctx, q))
+    return _years_between(start[ticker], q) >= 1
 
 
 def performance_facts(ctx: Context) -> Iterator[Fact]:

@@ -15,7 +15,7 @@ import pandas as pd
 
 from reportgen.dataset import Dataset
 from reportgen.facts import Unit, join_sources
-from reportgen.metrics_base import one_year_before, theme_etfs, window_series
+from reportgen.metrics_base import Panel, one_year_before, theme_etfs, window_series
 
 Point = tuple[date | str, float]
 
@@ -41,12 +41,12 @@ def _ticker_window(ds: Dataset, ticker: str, as_of: date) -> tuple[pd.DataFrame,
     prices = ds.prices.loc[
         (ds.prices["ticker"] == ticker) & (ds.prices["date"] <= pd.Timestamp(as_of))
     ]
-    w = window_series(prices, as_of)
+    w = window_series(Panel(prices), as_of)
     if len(w):
         return w, None
     start = one_year_before(as_of)
     seen = (
-        f"first price row {prices['date'].iloc[0].date()}"
+        f"first price row {prices['date'].min().date()}"
         if len(prices)
         else f"no price row on or before {as_of}"
     )

@@ -51,6 +51,7 @@ def publish(out_dir: Path, files: Mapping[str, bytes]) -> None:
     parent = out_dir.parent
     parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.staging-", dir=parent))
+    os.chmod(staging, 0o755)  # mkdtemp makes it private; a published folder is readable
     try:
         for name in sorted(files):
             target = staging / name

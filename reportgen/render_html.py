@@ -24,8 +24,8 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from html.parser import HTMLParser
 from pathlib import Path
-from typing import NoReturn
 from string import ascii_lowercase
+from typing import NoReturn
 
 from jinja2 import (
     ChoiceLoader,
@@ -53,7 +53,7 @@ DEFAULT_NOTE_TYPE = "Monthly Thematic Note"
 RUNNING_TITLE_MAX = 64
 
 _BLOCK_TAGS = frozenset(
-    "p div ul ol dl table blockquote figure section h1 h2 h3 h4 h5 h6 pre hr".split()
+    ["p", "div", "ul", "ol", "dl", "table", "blockquote", "figure", "section", "h1", "h2", "h3", "h4", "h5", "h6", "pre", "hr"]
 )
 
 
@@ -208,11 +208,16 @@ def chart_svg(chart: Chart) -> Markup:
     svg = svg[start.start() :].strip()
     if re.search(r"<script\b|<foreignObject\b|\son[a-z]+\s*=", svg, re.IGNORECASE):
         raise UsageError(f"chart {chart.id!r}: scripts and foreignObject are not allowed in charts")
-    ids = {m.group(2) for m in _SVG_ID.finditer(svg)}
-    if ids:
+    prefix = f"{chart.id}-"
+    ids = {m.group(2) for m in _SVG_ID.finditer(svg) if not m.group(2).startswith(prefix)}
+    if ids:  # reportgen.charts already scopes its ids with the chart id; others are scoped here
         names = "|".join(re.escape(i) for i in sorted(ids, key=len, reverse=True))
-        prefix = f"{chart.id}-"
-        svg = _SVG_ID.sub(lambda m: f"id={m.group(1)}{prefix}{m.group(2)}{m.group(1)}", svg)
+        svg = _SVG_ID.sub(
+            lambda m: (
+                f"id={m.group(1)}{prefix if m.group(2) in ids else ''}{m.group(2)}{m.group(1)}"
+            ),
+            svg,
+        )
         svg = re.sub(rf"url\(\s*(['\"]?)#({names})\1\s*\)", rf"url(\1#{prefix}\2\1)", svg)
         svg = re.sub(rf"""(href\s*=\s*["'])#({names})(["'])""", rf"\1#{prefix}\2\3", svg)
     root = _SVG_ROOT.match(svg)
@@ -263,9 +268,7 @@ class _RefScanner(HTMLParser):
                 continue
             if name == "id":
                 self.ids.append(value)
-            elif name in self._REF_ATTRS:
-                self.refs.append((tag, name, value))
-            elif name == "style" and re.search(r"url\(\s*(?!['\"]?(?:data:|#))", value, re.I):
+            elif name in self._REF_ATTRS or (name == "style" and re.search(r"url\(\s*(?!['\"]?(?:data:|#))", value, re.I)):
                 self.refs.append((tag, name, value))
         if tag in ("link", "base", "script", "iframe", "embed", "object"):
             self.refs.append((tag, "", ""))

@@ -29,6 +29,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
+import re
 import threading
 import time
 from collections.abc import Iterator, Sequence
@@ -162,7 +163,9 @@ class AssetFetcher(URLFetcher):
             path = self._asset_path(url)
             headers = {"Content-Type": _ASSET_TYPES[path.suffix.lower()]}
             return URLFetcherResponse(path.as_uri(), path.read_bytes(), headers)
-        self._refuse(url, f"{scheme or 'relative'} URLs are not allowed (only data: and bundled assets)")
+        self._refuse(
+            url, f"{scheme or 'relative'} URLs are not allowed (only data: and bundled assets)"
+        )
 
     def _asset_path(self, url: str) -> Path:
         parts = urlsplit(url)
@@ -213,6 +216,20 @@ def _bundled_font_digests() -> dict[str, str]:
 
 
 # --------------------------------------------------------------------------- logs
+
+#: Warnings that are not problems. WeasyPrint also reads the ``style`` attributes of
+#: inline SVG elements as HTML CSS and warns that SVG-only properties (``fill``,
+#: ``stroke``, ``text-anchor``...) are unknown; its SVG renderer applies them all the
+#: same. Those properties mean nothing to HTML, so ignoring the warning loses nothing.
+BENIGN_WARNINGS = (
+    re.compile(
+        r"^Ignored `(fill|fill-opacity|fill-rule|stroke|stroke-[a-z]+|text-anchor|"
+        r"dominant-baseline|alignment-baseline|baseline-shift|clip-rule|stop-color|"
+        r"stop-opacity|paint-order|shape-rendering|text-rendering|vector-effect|"
+        r"marker|marker-start|marker-mid|marker-end|font-stretch)\s*:[^`]*` "
+        r"at \d+:\d+, unknown property\.$"
+    ),
+)
 
 
 class _LogCapture(logging.Handler):
@@ -349,7 +366,7 @@ def _refuse_attachments(document: HTML) -> None:
         rel = element.get("rel") if isinstance(element.tag, str) else None
         if rel and "attachment" in rel.lower().split():
             raise ReportgenError(
-                f"PDF rendering refused: <{element.tag} rel=\"attachment\" "
+                f'PDF rendering refused: <{element.tag} rel="attachment" '
                 f"href={_short(element.get('href', ''))}> would embed a file in the PDF"
             )
 
@@ -365,24 +382,37 @@ def _check(fetcher: AssetFetcher, logs: _LogCapture, opts: PdfOptions, stage: st
     if fetcher.refused:  # WeasyPrint swallows some fatal errors (SVG drawing); we do not
         raise _fetch_error(fetcher, RuntimeError("refused URL"))
     threshold = logging.WARNING if opts.fail_on_warnings else logging.ERROR
-    bad = [r for r in logs.records if r.levelno >= threshold]
+    bad = [
+        r
+        for r in logs.records
+        if r.levelno >= threshold
+        and not (
+            r.levelno < logging.ERROR
+            and any(p.match(r.getMessage()) for p in BENIGN_WARNINGS)
+        )
+    ]
     if bad:
         lines = [f"{r.levelname.lower()}: {r.getMessage()}" for r in bad[:10]]
         more = f" (and {len(bad) - 10} more)" if len(bad) > 10 else ""
         raise ReportgenError(
-            f"PDF rendering failed during {stage}: WeasyPrint reported "
-            + "; ".join(lines)
-            + more
+            f"PDF rendering failed during {stage}: WeasyPrint reported " + "; ".join(lines) + more
         )
 
 
 def _check_fonts(rendered: object) -> None:
+    """Every embedded font must be one of the bundled files, byte for byte.
+
+    ``Font.file_content`` holds the subset once the PDF is written, so the check
+    hashes the whole face HarfBuzz loaded (WeasyPrint's ``get_hb_object_data``).
+    """
+    from weasyprint.text.fonts import get_hb_object_data
+
     digests = _bundled_font_digests()
     foreign = sorted(
         {
             font.family
             for font in rendered.fonts.values()  # type: ignore[attr-defined]
-            if hashlib.sha256(font.file_content).hexdigest() not in digests
+            if hashlib.sha256(get_hb_object_data(font.hb_face)).hexdigest() not in digests
         }
     )
     if foreign:

@@ -292,6 +292,14 @@ def test_title_and_axis_labels_are_text(page: list[ChartSVG]) -> None:
     assert "Cumulative return" in shown
 
 
+def test_long_titles_wrap_inside_the_figure() -> None:
+    title = "A deliberately long chart title " * 4
+    chart = charts.bar_chart("long", ["Q"], [1e8], title=title, y_label="", unit="usd", alt="x")
+    lines = [t for t in texts(parse(chart)) if len(t) > 3 and t in title]
+    assert len(lines) >= 2
+    assert " ".join(lines).split() == title.split()
+
+
 # ----------------------------------------------------------------------------- numbers
 
 
@@ -344,6 +352,13 @@ def test_line_end_labels_read_as_the_formatter(page: list[ChartSVG]) -> None:
 def test_missing_bar_reads_not_available() -> None:
     chart = flows([4.2e8, None, 1.3e9, -6.0e8, 3.5e7, 8.0e8])
     assert formatting.NOT_AVAILABLE in texts(parse(chart))
+    quiet = charts.bar_chart(
+        "quiet", ["a", "b"], [4.2e8, None], title="", y_label="", unit="usd", alt="x",
+        annotate=False,
+    )  # fmt: skip
+    shown = texts(parse(quiet))
+    assert formatting.NOT_AVAILABLE in shown  # even without value labels
+    assert formatting.format_value(4.2e8, "usd") not in shown
 
 
 def test_month_ticks_are_locale_independent_month_year(page: list[ChartSVG]) -> None:
@@ -491,19 +506,57 @@ def test_line_gaps_are_allowed() -> None:
 # ----------------------------------------------------------------------------- PDF
 
 
-def test_weasyprint_renders_the_text_as_text(page: list[ChartSVG]) -> None:
+def _pdf_fonts(reader) -> set[str]:  # type: ignore[no-untyped-def]
+    """Base font names used by the pages, their form XObjects included."""
+    found: set[str] = set()
+
+    def walk(resources, depth: int = 0) -> None:  # type: ignore[no-untyped-def]
+        if resources is None or depth > 8:
+            return
+        resources = resources.get_object()
+        for font in (resources.get("/Font") or {}).values():
+            found.add(str(font.get_object()["/BaseFont"]))
+        for xobject in (resources.get("/XObject") or {}).values():
+            walk(xobject.get_object().get("/Resources"), depth + 1)
+
+    for page in reader.pages:
+        walk(page.get("/Resources"))
+    return found
+
+
+def test_chart_text_names_the_bundled_sans_face(page: list[ChartSVG]) -> None:
+    families = set(re.findall(r"font-family: ([^;\"]+)", page[2].svg))
+    assert families == {"'Inter', 'DejaVu Sans', sans-serif"}
+    weights = set(re.findall(r"font-weight: (\d+)", "".join(c.svg for c in page)))
+    assert weights <= {"600"}  # only weights that exist as bundled files (400 is the default)
+
+
+def test_weasyprint_renders_the_text_as_text_in_the_bundled_font(page: list[ChartSVG]) -> None:
     weasyprint = pytest.importorskip("weasyprint")
     pypdf = pytest.importorskip("pypdf")
     import io
 
+    from weasyprint.text.fonts import FontConfiguration
+
+    from reportgen.styles import CHART_FONT_FILES, FONTS_DIR
+
+    faces = "".join(
+        f'@font-face {{ font-family: "Inter"; src: url("{(FONTS_DIR / name).as_uri()}"); '
+        f"font-weight: {400 if 'Regular' in name else 600}; }}"
+        for name in CHART_FONT_FILES
+    )
+    font_config = FontConfiguration()
+    css = weasyprint.CSS(string=faces, font_config=font_config)
     html = (
-        "<html><head><style>@page { size: A4; margin: 20mm }</style></head><body>"
-        + "".join(f"<figure>{c.svg}</figure>" for c in page[2:4])
+        "<html><head><style>@page { size: A4; margin: 20mm }"
+        " body { font-family: Inter }</style></head><body>"
+        + "".join(f"<figure>{c.svg}</figure>" for c in page[:4])
         + "</body></html>"
     )
-    pdf = weasyprint.HTML(string=html).write_pdf()
-    text = "".join(p.extract_text() for p in pypdf.PdfReader(io.BytesIO(pdf)).pages)
-    assert "Monthly net flows" in text
-    assert "Exposure by bucket" in text
-    assert "Semiconductors" in text
-    assert "<b>&" in text
+    pdf = weasyprint.HTML(string=html).write_pdf(stylesheets=[css], font_config=font_config)
+    reader = pypdf.PdfReader(io.BytesIO(pdf))
+    text = "".join(p.extract_text() for p in reader.pages)
+    for expected in ("Monthly net flows", "Exposure by bucket", "Semiconductors", "<b>&", "29.8%"):
+        assert expected in text
+    fonts = _pdf_fonts(reader)
+    assert fonts and all(re.fullmatch(r"/[A-Z]{6}\+Inter(-Semi-Bold)?", f) for f in fonts), fonts

@@ -812,3 +812,130 @@ def test_monthly_theme_flows():
     partial = monthly_theme_flows(base(), date(2026, 3, 12), months=2)
     assert partial.points == ((date(2026, 2, 28), 100 * M), (date(2026, 3, 12), 260 * M))
     assert partial.as_of == date(2026, 3, 10)
+
+
+def test_unsorted_frames_give_the_same_facts():
+    ds = base()
+    shuffled = Dataset(
+        path=ds.path,
+        instruments=ds.instruments,
+        prices=ds.prices.sample(frac=1, random_state=1).reset_index(drop=True),
+        flows=ds.flows.sample(frac=1, random_state=2).reset_index(drop=True),
+        aum=ds.aum.sample(frac=1, random_state=3).reset_index(drop=True),
+        spreads=ds.spreads.sample(frac=1, random_state=4).reset_index(drop=True),
+        holdings=ds.holdings.sample(frac=1, random_state=5).reset_index(drop=True),
+        sources=ds.sources,
+    )
+    assert compute_facts(shuffled, D).to_json() == compute_facts(ds, D).to_json()
+
+
+def test_dataset_with_only_prices():
+    facts = compute_facts(build(INSTRUMENTS, PRICES), D)
+    assert facts["etf.AAA.flows.ytd"].value == 0.0
+    assert facts["theme.flows.month"].value == 0.0
+    assert facts["theme.aum.total"].reason.endswith("AAA, BBB, NEW, SPR")
+    assert facts["etf.AAA.spread"].value is None
+    assert facts["theme.exposure.bucket.application"].value is None
+    assert not [k for k in facts if k.endswith("top10_weight")]
+
+
+# --- a second method on random data -----------------------------------------------------------
+
+
+def _random_dataset(seed: int) -> tuple[Dataset, dict[str, list[tuple[str, float, float]]]]:
+    """Random closes with random gaps and launch dates, rows after D included."""
+    import random
+
+    rnd = random.Random(seed)
+    days = business_days("2024-06-03", "2026-06-30")
+    tickers = [f"E{i}" for i in range(6)]
+    ins = [("THX", "index", "theme", None, None), ("BMX", "index", "benchmark", None, None)]
+    ins += [
+        (t, "etf", rnd.choice(["theme", "benchmark"]), 0.001 * (i + 1), None)
+        for i, t in enumerate(tickers)
+    ]
+    series: dict[str, list[tuple[str, float, float]]] = {}
+    for t in ["THX", "BMX", *tickers]:
+        launch = rnd.choice(days[:400])
+        close, rows = 100.0, []
+        for d in days:
+            if d >= launch and rnd.random() > 0.3:
+                close *= 1 + rnd.gauss(0, 0.02)
+                rows.append((d, close, float(rnd.randint(0, 10_000))))
+        series[t] = rows
+    prices = [
+        (d, t, c, None if t in ("THX", "BMX") else v)
+        for t, rows in series.items()
+        for d, c, v in rows
+    ]
+    flows = [(d, t, rnd.gauss(0, 1e6)) for t in tickers for d, _, _ in series[t][::3]]
+    spreads = [(d, t, float(rnd.randint(1, 40))) for t in tickers for d, _, _ in series[t][::2]]
+    return build(ins, prices, flows, [], spreads), series
+
+
+def _reference(series, flows_rows, spread_rows, as_of: date) -> dict[str, float | None]:
+    """The contract's rules in plain Python, ticker by ticker."""
+    d_iso = as_of.isoformat()
+    year_start = one_year_before(as_of).isoformat()
+    bench = [(d, c) for d, c, _ in series["BMX"] if d <= d_iso]
+
+    def window(rows):
+        before = [i for i, (d, _) in enumerate(rows) if d <= year_start]
+        return rows[before[-1] :] if before else None
+
+    def rets(rows):
+        return {b[0]: b[1] / a[1] - 1 for a, b in itertools.pairwise(rows)}
+
+    out: dict[str, float | None] = {}
+    bw = window(bench)
+    for t, full in series.items():
+        if t in ("THX", "BMX") or not full or full[0][0] > d_iso:
+            continue
+        rows = [(d, c) for d, c, _ in full if d <= d_iso]
+        w = window(rows)
+        ytd = [c for d, c in rows if d <= f"{as_of.year - 1}-12-31"]
+        out[f"etf.{t}.return.ytd"] = rows[-1][1] / ytd[-1] - 1 if ytd else None
+        if w is not None and len(w) >= 3:
+            out[f"etf.{t}.volatility.12m"] = statistics.stdev(rets(w).values()) * math.sqrt(252)
+        else:
+            out[f"etf.{t}.volatility.12m"] = None
+        out[f"etf.{t}.drawdown.12m"] = None
+        if w is not None:
+            peak, worst = 0.0, 0.0
+            for _, c in w:
+                peak = max(peak, c)
+                worst = min(worst, c / peak - 1)
+            out[f"etf.{t}.drawdown.12m"] = worst
+        beta = None
+        if w is not None and bw is not None:
+            mine, theirs = rets(w), rets(bw)
+            shared = sorted(set(mine) & set(theirs))
+            if len(shared) >= 2:
+                xs, ys = [mine[d] for d in shared], [theirs[d] for d in shared]
+                beta = statistics.covariance(xs, ys) / statistics.variance(ys)
+        out[f"etf.{t}.beta.12m"] = beta
+        last = [c * v for d, c, v in full if d <= d_iso][-21:]
+        out[f"etf.{t}.adv"] = sum(last) / len(last)
+        spr = [s for d, tt, s in spread_rows if tt == t and d <= d_iso][-21:]
+        out[f"etf.{t}.spread"] = statistics.median(spr) / 10_000 if spr else None
+        start = f"{as_of.year - 1}-12-31"
+        out[f"etf.{t}.flows.ytd"] = sum(
+            f for d, tt, f in flows_rows if tt == t and start < d <= d_iso
+        )
+    return out
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_vectorised_figures_match_a_plain_python_reference(seed):
+    ds, series = _random_dataset(seed)
+    flows_rows = [(d.date().isoformat(), t, f) for d, t, f in ds.flows.itertuples(index=False)]
+    spread_rows = [(d.date().isoformat(), t, s) for d, t, s in ds.spreads.itertuples(index=False)]
+    facts = compute_facts(ds, D)
+    expected = _reference(series, flows_rows, spread_rows, D)
+    assert expected
+    for fact_id, want in expected.items():
+        got = facts[fact_id].value
+        if want is None:
+            assert got is None, fact_id
+        else:
+            assert got == pytest.approx(want, rel=1e-9, abs=1e-12), fact_id

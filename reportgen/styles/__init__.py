@@ -15,6 +15,13 @@ from pathlib import Path
 #: The style file, loaded on top of matplotlib's defaults (never the host's matplotlibrc).
 HOUSE_STYLE: Path = Path(__file__).with_name("house.mplstyle")
 
+#: The note's sans face, bundled in ``reportgen/assets/fonts`` (see ``render_pdf.BUNDLED_FONTS``:
+#: chart labels must name "Inter", the PDF refuses any font that is not bundled).
+#: Charts measure their text with these very files, so layout never depends on the host.
+FONTS_DIR: Path = Path(__file__).resolve().parent.parent / "assets" / "fonts"
+CHART_FONT_FAMILY = "Inter"
+CHART_FONT_FILES: tuple[str, ...] = ("Inter-Regular.otf", "Inter-SemiBold.otf")
+
 #: Navy accent: titles.
 NAVY = "#0B2545"
 #: Okabe-Ito blue (first colour of the cycle): single-series bars and points.

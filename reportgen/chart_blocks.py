@@ -1,0 +1,201 @@
+"""The chart kinds a config can ask for: series and facts in, a Chart block out.
+
+A chart is drawn from the same data as the facts beside it (metrics_series
+computes its points with the facts' conventions) and its caption cites the
+same sources and date.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date
+
+from markupsafe import Markup
+
+from reportgen import charts, formatting
+from reportgen.compose_context import ComposeContext, Tracker, citation_for
+from reportgen.config import ChartConfig
+from reportgen.document import Chart, Citation
+from reportgen.metrics_series import (
+    Series,
+    cumulative_return_series,
+    drawdown_series,
+    monthly_theme_flows,
+)
+from reportgen.tables import exposure_names
+
+ChartBuilder = Callable[[ComposeContext, ChartConfig, str], Chart]
+
+
+class ChartDataError(Exception):
+    """A chart that has nothing to draw on this dataset (the message says why)."""
+
+
+def _series_citation(series: list[Series]) -> Citation:
+    sources = sorted({s for x in series for s in x.source.split("; ") if s})
+    return Citation(tuple(sources), max(x.as_of for x in series))
+
+
+def _line(s: Series) -> charts.LineSeries:
+    if s.reason:
+        raise ChartDataError(s.reason)
+    dates = [p[0] for p in s.points]
+    assert all(isinstance(d, date) for d in dates)
+    return charts.LineSeries(s.label, dates, [p[1] for p in s.points])  # type: ignore[arg-type]
+
+
+def _chart(
+    cfg: ChartConfig, chart_id: str, svg: charts.ChartSVG, caption: str, cit: Citation | None
+) -> Chart:
+    return Chart(
+        id=chart_id,
+        caption=cfg.caption or caption,
+        svg=Markup(svg.svg),
+        alt=svg.alt,
+        citation=cit,
+    )
+
+
+def _end_text(s: Series) -> str:
+    return (
+        formatting.format_value(s.points[-1][1], s.unit) if s.points else formatting.NOT_AVAILABLE
+    )
+
+
+def index_cumulative(ctx: ComposeContext, cfg: ChartConfig, chart_id: str) -> Chart:
+    """Cumulative 12-month total return of the theme index against the benchmark index."""
+    series = [
+        cumulative_return_series(ctx.dataset, ctx.indexes[role][0], ctx.as_of)
+        for role in ("theme", "benchmark")
+    ]
+    lines = [_line(s) for s in series]
+    alt = "Line chart of cumulative 12-month return: " + "; ".join(
+        f"{s.label} ends at {_end_text(s)}" for s in series
+    )
+    svg = charts.line_chart(
+        chart_id,
+        lines,
+        title=cfg.title or "Theme index against benchmark, 12 months",
+        y_label="Cumulative total return",
+        unit="percent",
+        alt=alt,
+        end_labels=True,
+    )
+    return _chart(
+        cfg, chart_id, svg, "Cumulative total return over 12 months", _series_citation(series)
+    )
+
+
+def monthly_flows(ctx: ComposeContext, cfg: ChartConfig, chart_id: str) -> Chart:
+    """Monthly net flows of theme ETFs; the last bar is month to date."""
+    months = int(cfg.options.get("months", 12))
+    s = monthly_theme_flows(ctx.dataset, ctx.as_of, months)
+    if s.reason:
+        raise ChartDataError(s.reason)
+    labels = [charts.month_label(p[0]) if isinstance(p[0], date) else str(p[0]) for p in s.points]
+    values = [p[1] for p in s.points]
+    alt = "Bar chart of monthly net flows into theme ETFs: " + ", ".join(
+        f"{lab} {formatting.format_usd(v)}" for lab, v in zip(labels, values, strict=True)
+    )
+    svg = charts.bar_chart(
+        chart_id,
+        labels,
+        values,
+        title=cfg.title or "Monthly net flows, theme ETFs",
+        y_label="Net flows (USD)",
+        unit="usd",
+        alt=alt,
+    )
+    return _chart(cfg, chart_id, svg, "Monthly net flows into theme ETFs", _series_citation([s]))
+
+
+def drawdowns(ctx: ComposeContext, cfg: ChartConfig, chart_id: str) -> Chart:
+    """12-month drawdowns of both indexes and of funds named in ``options: {funds: [...]}``."""
+    tickers = [ctx.indexes["theme"][0], ctx.indexes["benchmark"][0]]
+    for alias in cfg.options.get("funds", []):
+        tickers.append(ctx.authoring.funds[alias].ticker if alias in ctx.authoring.funds else alias)
+    series = [drawdown_series(ctx.dataset, t, ctx.as_of) for t in tickers]
+    series = [s for s in series if not s.reason] or series
+    lines = [_line(s) for s in series]
+    alt = "Line chart of drawdowns from the running peak over 12 months: " + "; ".join(
+        f"{s.label} deepest {formatting.format_percent(min(p[1] for p in s.points))}"
+        for s in series
+    )
+    svg = charts.line_chart(
+        chart_id,
+        lines,
+        title=cfg.title or "Drawdown from running peak, 12 months",
+        y_label="Drawdown",
+        unit="percent",
+        alt=alt,
+    )
+    return _chart(cfg, chart_id, svg, "Drawdowns over 12 months", _series_citation(series))
+
+
+def exposure(ctx: ComposeContext, cfg: ChartConfig, chart_id: str) -> Chart:
+    """AUM-weighted exposure of theme ETFs by bucket (or ``options: {by: sector}``)."""
+    by = str(cfg.options.get("by", "bucket"))
+    prefix = f"theme.exposure.{by}."
+    tracker = Tracker()
+    facts = [tracker.use(ctx.facts[k]) for k in ctx.facts if k.startswith(prefix)]
+    facts = [f for f in facts if f.value is not None]
+    if not facts:
+        raise ChartDataError(f"no theme ETF has holdings and AUM for an exposure by {by}")
+    facts.sort(key=lambda f: (-(f.value or 0.0), f.id))
+    names = exposure_names(ctx, by)
+    labels = [names.get(f.id, f.id[len(prefix) :]) for f in facts]
+    alt = f"Bar chart of theme exposure by {by}: " + ", ".join(
+        f"{lab} {f.display}" for lab, f in zip(labels, facts, strict=True)
+    )
+    svg = charts.hbar_chart(
+        chart_id,
+        labels,
+        [f.value or 0.0 for f in facts],
+        title=cfg.title or f"Theme ETF exposure by {by}, AUM-weighted",
+        x_label="Share of covered AUM",
+        unit="percent",
+        alt=alt,
+    )
+    return _chart(cfg, chart_id, svg, f"Exposure by {by}", citation_for(facts))
+
+
+def fee_vs_return(ctx: ComposeContext, cfg: ChartConfig, chart_id: str) -> Chart:
+    """Expense ratio against 12-month return for each ETF with both."""
+    tracker = Tracker()
+    points = []
+    for role in ("theme", "benchmark"):
+        for t in ctx.etfs(role):
+            fee = ctx.facts.get(f"etf.{t}.expense_ratio")
+            ret = ctx.facts.get(f"etf.{t}.return.12m")
+            if fee is None or ret is None or fee.value is None or ret.value is None:
+                continue
+            tracker.use(fee)
+            tracker.use(ret)
+            points.append(charts.ScatterPoint(t, fee.value, ret.value))
+    if not points:
+        raise ChartDataError("no ETF has both an expense ratio and a 12-month return")
+    alt = "Scatter chart of expense ratio against 12-month return: " + ", ".join(
+        f"{p.label} {formatting.format_percent(p.x, 2)} / {formatting.format_percent(p.y)}"
+        for p in points
+    )
+    svg = charts.scatter_chart(
+        chart_id,
+        points,
+        title=cfg.title or "Fee against 12-month return",
+        x_label="Expense ratio",
+        y_label="12-month total return",
+        x_unit="percent",
+        y_unit="percent",
+        alt=alt,
+        x_style="fee",
+    )
+    return _chart(cfg, chart_id, svg, "Expense ratio and 12-month return", tracker.citation())
+
+
+CHARTS: dict[str, ChartBuilder] = {
+    "index_cumulative": index_cumulative,
+    "monthly_flows": monthly_flows,
+    "drawdowns": drawdowns,
+    "exposure": exposure,
+    "fee_vs_return": fee_vs_return,
+}

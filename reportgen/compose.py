@@ -1,0 +1,242 @@
+"""Config + facts -> Document: the analysts' commentary, tables and charts, resolved.
+
+Every reference in the config (fact ids in templates, table and chart kinds,
+fund selectors, commentary files) is resolved here, and every problem is
+collected and reported at once, naming the config file, line and section,
+before anything is rendered.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from markupsafe import Markup
+
+from reportgen.authoring import AuthoringContext, AuthoringError, FundRef, Usage
+from reportgen.chart_blocks import CHARTS, ChartDataError
+from reportgen.compose_context import ComposeContext, citation_for
+from reportgen.config import BlockConfig, LoadedConfig, scenario_assumptions, slug
+from reportgen.dataset import Dataset
+from reportgen.document import (
+    Block,
+    Callout,
+    Citation,
+    Document,
+    Faq,
+    FaqItem,
+    KeyFigure,
+    Paragraph,
+    Section,
+)
+from reportgen.errors import InputError, Problem
+from reportgen.facts import FactSet
+from reportgen.metrics_base import index_ticker, universe
+from reportgen.paths import resolve_inside
+from reportgen.selectors import SelectorError, fund_refs, resolve
+from reportgen.tables import TABLES
+from reportgen.yaml_source import Location
+
+
+class _Composer:
+    def __init__(self, config: LoadedConfig, dataset: Dataset, facts: FactSet, as_of: Any) -> None:
+        self.config = config
+        self.cfg = config.model
+        self.problems: list[Problem] = []
+        ds = dataset.up_to(as_of)
+        tickers = universe(ds, as_of)
+        inst = ds.instruments.set_index("ticker")
+        roles = {t: str(inst.at[t, "role"]) for t in tickers}
+        refs = fund_refs(ds.instruments, tickers)
+        indexes = {
+            role: (t := index_ticker(ds, role), str(inst.at[t, "name"]))
+            for role in ("theme", "benchmark")
+        }
+        funds: dict[str, FundRef] = {}
+        for alias, selector in self.cfg.funds.items():
+            try:
+                funds[alias] = resolve(selector, facts, roles, refs)
+            except SelectorError as exc:
+                self._problem(("funds", alias), f"funds.{alias}: {exc}")
+        index_refs = {
+            f"{role}_index": FundRef(t, name, None) for role, (t, name) in indexes.items()
+        }
+        assumptions = {**scenario_assumptions(self.cfg.scenario), **self.cfg.assumptions}
+        authoring = AuthoringContext(facts, {**index_refs, **funds}, assumptions, as_of)
+        self.ctx = ComposeContext(ds, as_of, facts, authoring, refs, roles, indexes)
+
+    # -- problems ------------------------------------------------------------------
+    def _problem(self, loc: Location, message: str, section: str | None = None) -> None:
+        where = f" (section {section!r})" if section else ""
+        self.problems.append(self.config.problem(loc, message + where))
+
+    def _template_problem(self, loc: Location, err: AuthoringError, section: str | None) -> None:
+        mark = self.config.source.mark_for(loc)
+        line = mark.line
+        if err.lineno is not None:
+            line += err.lineno - 1 + (1 if self._is_block_scalar(mark.line, mark.column) else 0)
+        where = f" (section {section!r})" if section else ""
+        key = ".".join(str(p) for p in loc)
+        self.problems.append(
+            Problem(
+                self.config.source.path, line, None, f"{key}: {err}{where}", char_column=mark.column
+            )
+        )
+
+    def _is_block_scalar(self, line: int, column: int) -> bool:
+        """Whether the value at line:column is a ``|`` or ``>`` block (text starts a line later)."""
+        try:
+            text = self.config.path.read_text(encoding="utf-8").splitlines()[line - 1]
+        except (OSError, IndexError):
+            return False
+        return bool(re.match(r"[|>][-+0-9]*\s*(#.*)?$", text[column - 1 :]))
+
+    # -- text ----------------------------------------------------------------------
+    def _markdown(
+        self, source: str, loc: Location, section: str | None, *, inline: bool = False
+    ) -> tuple[Markup, Usage] | None:
+        try:
+            return self.ctx.authoring.render_markdown(source, inline=inline)
+        except AuthoringError as err:
+            self._template_problem(loc, err, section)
+            return None
+
+    @staticmethod
+    def _citation(usage: Usage) -> Citation | None:
+        return citation_for(usage.facts.values(), (a.source for a in usage.assumptions.values()))
+
+    # -- blocks --------------------------------------------------------------------
+    def _block(self, block: BlockConfig, loc: Location, section: str, n: int) -> Block | None:
+        kind = block.kind
+        if kind in ("paragraph", "paragraph_file"):
+            text = block.paragraph
+            if block.paragraph_file is not None:
+                text = self._read_commentary(block.paragraph_file, (*loc, kind), section)
+                if text is None:
+                    return None
+            assert text is not None
+            rendered = self._markdown(text, (*loc, kind), section)
+            return Paragraph(rendered[0], self._citation(rendered[1])) if rendered else None
+        if kind == "table":
+            assert block.table is not None
+            builder = TABLES.get(block.table.kind)
+            if builder is None:
+                self._problem(
+                    (*loc, "table", "kind"),
+                    f"unknown table kind {block.table.kind!r}; expected one of {', '.join(TABLES)}",
+                    section,
+                )
+                return None
+            return builder(self.ctx, block.table)
+        if kind == "chart":
+            assert block.chart is not None
+            chart_builder = CHARTS.get(block.chart.kind)
+            if chart_builder is None:
+                self._problem(
+                    (*loc, "chart", "kind"),
+                    f"unknown chart kind {block.chart.kind!r}; expected one of {', '.join(CHARTS)}",
+                    section,
+                )
+                return None
+            try:
+                return chart_builder(self.ctx, block.chart, f"{section}-{block.chart.kind}-{n}")
+            except ChartDataError as exc:
+                self._problem((*loc, "chart"), f"chart {block.chart.kind}: {exc}", section)
+                return None
+        if kind == "callout":
+            assert block.callout is not None
+            rendered = self._markdown(block.callout.text, (*loc, "callout", "text"), section)
+            if rendered is None:
+                return None
+            return Callout(
+                block.callout.title, html=rendered[0], citation=self._citation(rendered[1])
+            )
+        assert block.faq is not None
+        items = []
+        for i, entry in enumerate(block.faq):
+            q = self._markdown(entry.q, (*loc, "faq", i, "q"), section, inline=True)
+            a = self._markdown(entry.a, (*loc, "faq", i, "a"), section)
+            if q and a:
+                items.append(FaqItem(q[0], a[0]))
+        return Faq(tuple(items))
+
+    def _read_commentary(self, name: str, loc: Location, section: str) -> str | None:
+        base = self.config.path.parent
+        try:
+            path = resolve_inside(base, name)
+            return path.read_text(encoding="utf-8")
+        except (ValueError, OSError, UnicodeDecodeError) as exc:
+            self._problem(loc, f"paragraph_file: cannot use {name!r}: {exc}", section)
+            return None
+
+    # -- document ------------------------------------------------------------------
+    def compose(self) -> Document:
+        cfg = self.cfg
+        title = self._markdown(cfg.title, ("title",), None, inline=True)
+        subtitle = (
+            self._markdown(cfg.subtitle, ("subtitle",), None, inline=True) if cfg.subtitle else None
+        )
+        figures = []
+        used = Usage()
+        for i, kf in enumerate(cfg.key_figures):
+            try:
+                fact = self.ctx.authoring.lookup(kf.fact)
+            except AuthoringError as err:
+                self._problem(("key_figures", i, "fact"), f"key_figures.{i}.fact: {err}")
+                continue
+            used.facts[fact.id] = fact
+            figures.append(KeyFigure(kf.label, fact.display, fact.id, kf.note))
+        key_figures = (
+            Callout("Key figures", tuple(figures), citation=self._citation(used))
+            if figures
+            else None
+        )
+        sections = []
+        seen_ids: set[str] = set()
+        for si, sec in enumerate(cfg.sections):
+            if sec.id in seen_ids:
+                self._problem(
+                    ("sections", si, "id"), f"sections.{si}.id: duplicate section id {sec.id!r}"
+                )
+            seen_ids.add(sec.id)
+            blocks = []
+            for bi, block in enumerate(sec.blocks):
+                built = self._block(block, ("sections", si, "blocks", bi), sec.id, bi + 1)
+                if built is not None:
+                    blocks.append(built)
+            sections.append(Section(sec.id, sec.title, tuple(blocks)))
+        disclaimer = self._markdown(cfg.disclaimer, ("disclaimer",), None)
+        if self.problems:
+            raise InputError(
+                sorted(set(self.problems), key=lambda p: (p.line or 0, p.char_column or 0))
+            )
+        assert title is not None and disclaimer is not None
+        plain_title = re.sub(r"<[^>]+>", "", str(title[0]))
+        return Document(
+            report_id=cfg.id,
+            title=title[0],
+            byline=cfg.byline,
+            house=cfg.house,
+            as_of=self.ctx.as_of,
+            page_size=cfg.page_size,
+            sections=tuple(sections),
+            disclaimer=disclaimer[0],
+            footer_disclaimer=cfg.footer_disclaimer,
+            label=self.ctx.dataset.label,
+            subtitle=subtitle[0] if subtitle else None,
+            key_figures=key_figures,
+            legends=tuple(cfg.legends),
+            metadata={
+                "title": Markup(plain_title).unescape(),
+                "author": cfg.house,
+                "subject": cfg.note_type,
+                "keywords": slug(cfg.note_type),
+            },
+        )
+
+
+def compose_document(
+    config: LoadedConfig, dataset: Dataset, facts: FactSet, as_of: Any
+) -> Document:
+    """Resolve a config against a build's facts; raise InputError listing every problem."""
+    return _Composer(config, dataset, facts, as_of).compose()

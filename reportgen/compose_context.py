@@ -1,0 +1,95 @@
+"""What the document stage knows: the facts, the funds, and helpers to cite them.
+
+Table and chart builders read figures only through this context, so every
+printed number is a fact (with its source and date), and every block's citation
+is derived from exactly the facts it printed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import date
+
+from reportgen.authoring import AuthoringContext, FundRef
+from reportgen.dataset import Dataset
+from reportgen.document import Cell, Citation
+from reportgen.facts import Fact, FactSet
+
+NOT_APPLICABLE = "–"  # an id that does not exist for this row (e.g. beta of an index)
+
+
+@dataclass
+class ComposeContext:
+    dataset: Dataset  # already cut at the as-of date
+    as_of: date
+    facts: FactSet
+    authoring: AuthoringContext
+    #: every ETF of the universe -> FundRef, and its role
+    refs: dict[str, FundRef]
+    roles: dict[str, str]
+    #: the two indexes by role ("theme", "benchmark") -> (ticker, name)
+    indexes: dict[str, tuple[str, str]]
+
+    def etfs(self, role: str) -> list[str]:
+        """ETFs of a role, largest AUM first (funds without AUM last, then by ticker)."""
+        tickers = [t for t, r in self.roles.items() if r == role]
+
+        def key(t: str) -> tuple[int, float, str]:
+            f = self.facts.get(f"etf.{t}.aum")
+            if f is None or f.value is None:
+                return (1, 0.0, t)
+            return (0, -f.value, t)
+
+        return sorted(tickers, key=key)
+
+
+@dataclass
+class Tracker:
+    """Collects the facts a block printed and the footnotes its n/a cells need."""
+
+    facts: dict[str, Fact] = field(default_factory=dict)
+    extra_sources: set[str] = field(default_factory=set)
+    notes: list[str] = field(default_factory=list)
+
+    def use(self, fact: Fact) -> Fact:
+        self.facts[fact.id] = fact
+        return fact
+
+    def footnote(self, text: str) -> str:
+        if text not in self.notes:
+            self.notes.append(text)
+        return _marker(self.notes.index(text))
+
+    def cell(self, ctx: ComposeContext, fact_id: str) -> Cell:
+        """A numeric cell with a fact's display; n/a cells get a footnote with the reason."""
+        fact = ctx.facts.get(fact_id)
+        if fact is None:
+            return Cell(NOT_APPLICABLE, numeric=True)
+        self.use(fact)
+        if fact.value is None:
+            return Cell(
+                fact.display, fact.id, numeric=True, footnote=self.footnote(fact.reason or "")
+            )
+        return Cell(fact.display, fact.id, numeric=True)
+
+    def citation(self) -> Citation | None:
+        return citation_for(self.facts.values(), self.extra_sources)
+
+    def note_lines(self) -> tuple[str, ...]:
+        return tuple(f"({_marker(i)}) n/a: {text}" for i, text in enumerate(self.notes))
+
+
+def _marker(index: int) -> str:
+    return "abcdefghijklmnopqrstuvwxyz"[index] if index < 26 else str(index + 1)
+
+
+def citation_for(facts: Iterable[Fact], extra_sources: Iterable[str] = ()) -> Citation | None:
+    facts = list(facts)
+    sources: set[str] = set(extra_sources)
+    for f in facts:
+        sources.update(s for s in f.source.split("; ") if s)
+    if not facts and not sources:
+        return None
+    newest = max((f.as_of for f in facts), default=None)
+    return Citation(tuple(sorted(sources)), newest)
