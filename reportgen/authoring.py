@@ -19,7 +19,7 @@ number in the text as untraced.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -123,6 +123,9 @@ class AuthoringContext:
         )
         self.extra_globals = dict(extra_globals or {})
         self.markdown = MarkdownIt("commonmark", {"html": False, "typographer": False})
+        # A soft line break is a space: authors wrap lines in YAML, readers see one paragraph
+        # (a raw newline right after an inline element made WeasyPrint break the line there).
+        self.markdown.add_render_rule("softbreak", lambda *args, **kwargs: " ")
 
     # -- fact lookup ---------------------------------------------------------------
     def resolve_id(self, fact_id: str) -> str:
@@ -146,7 +149,7 @@ class AuthoringContext:
         return self.facts[resolved]
 
     # -- rendering -----------------------------------------------------------------
-    def _helpers(self, frags: _Fragments, usage: Usage) -> dict[str, Callable[..., Any]]:
+    def _helpers(self, frags: _Fragments, usage: Usage) -> dict[str, Any]:
         def figure(fact: Fact, text: str) -> Markup:
             usage.facts[fact.id] = fact
             return frags.add(

@@ -36,12 +36,13 @@ def _series_citation(series: list[Series]) -> Citation:
     return Citation(tuple(sources), max(x.as_of for x in series))
 
 
-def _line(s: Series) -> charts.LineSeries:
+def _line(s: Series, label: str) -> charts.LineSeries:
+    """A series as a chart line, labelled with the instrument's name as the data spells it."""
     if s.reason:
         raise ChartDataError(s.reason)
     dates = [p[0] for p in s.points]
     assert all(isinstance(d, date) for d in dates)
-    return charts.LineSeries(s.label, dates, [p[1] for p in s.points])  # type: ignore[arg-type]
+    return charts.LineSeries(label, dates, [p[1] for p in s.points])  # type: ignore[arg-type]
 
 
 def _chart(
@@ -68,21 +69,26 @@ def index_cumulative(ctx: ComposeContext, cfg: ChartConfig, chart_id: str) -> Ch
         cumulative_return_series(ctx.dataset, ctx.indexes[role][0], ctx.as_of)
         for role in ("theme", "benchmark")
     ]
-    lines = [_line(s) for s in series]
+    names = [ctx.indexes[role][1] for role in ("theme", "benchmark")]
+    lines = [_line(s, name) for s, name in zip(series, names, strict=True)]
     alt = "Line chart of cumulative 12-month return: " + "; ".join(
         f"{s.label} ends at {_end_text(s)}" for s in series
     )
     svg = charts.line_chart(
         chart_id,
         lines,
-        title=cfg.title or "Theme index against benchmark, 12 months",
+        title=cfg.title or "",
         y_label="Cumulative total return",
         unit="percent",
         alt=alt,
         end_labels=True,
     )
     return _chart(
-        cfg, chart_id, svg, "Cumulative total return over 12 months", _series_citation(series)
+        cfg,
+        chart_id,
+        svg,
+        "Theme index against the benchmark: cumulative total return over 12 months",
+        _series_citation(series),
     )
 
 
@@ -101,7 +107,7 @@ def monthly_flows(ctx: ComposeContext, cfg: ChartConfig, chart_id: str) -> Chart
         chart_id,
         labels,
         values,
-        title=cfg.title or "Monthly net flows, theme ETFs",
+        title=cfg.title or "",
         y_label="Net flows (USD)",
         unit="usd",
         alt=alt,
@@ -114,9 +120,10 @@ def drawdowns(ctx: ComposeContext, cfg: ChartConfig, chart_id: str) -> Chart:
     tickers = [ctx.indexes["theme"][0], ctx.indexes["benchmark"][0]]
     for alias in cfg.options.get("funds", []):
         tickers.append(ctx.authoring.funds[alias].ticker if alias in ctx.authoring.funds else alias)
-    series = [drawdown_series(ctx.dataset, t, ctx.as_of) for t in tickers]
+    names = {t: n for t, n in ctx.indexes.values()} | {t: r.name for t, r in ctx.refs.items()}
+    series = [drawdown_series(ctx.dataset, t, ctx.as_of) for t in dict.fromkeys(tickers)]
     series = [s for s in series if not s.reason] or series
-    lines = [_line(s) for s in series]
+    lines = [_line(s, names.get(s.id.split(".")[1], s.label)) for s in series]
     alt = "Line chart of drawdowns from the running peak over 12 months: " + "; ".join(
         f"{s.label} deepest {formatting.format_percent(min(p[1] for p in s.points))}"
         for s in series
@@ -124,12 +131,18 @@ def drawdowns(ctx: ComposeContext, cfg: ChartConfig, chart_id: str) -> Chart:
     svg = charts.line_chart(
         chart_id,
         lines,
-        title=cfg.title or "Drawdown from running peak, 12 months",
+        title=cfg.title or "",
         y_label="Drawdown",
         unit="percent",
         alt=alt,
     )
-    return _chart(cfg, chart_id, svg, "Drawdowns over 12 months", _series_citation(series))
+    return _chart(
+        cfg,
+        chart_id,
+        svg,
+        "Drawdown from the running peak over 12 months",
+        _series_citation(series),
+    )
 
 
 def exposure(ctx: ComposeContext, cfg: ChartConfig, chart_id: str) -> Chart:
@@ -151,12 +164,14 @@ def exposure(ctx: ComposeContext, cfg: ChartConfig, chart_id: str) -> Chart:
         chart_id,
         labels,
         [f.value or 0.0 for f in facts],
-        title=cfg.title or f"Theme ETF exposure by {by}, AUM-weighted",
+        title=cfg.title or "",
         x_label="Share of covered AUM",
         unit="percent",
         alt=alt,
     )
-    return _chart(cfg, chart_id, svg, f"Exposure by {by}", citation_for(facts))
+    return _chart(
+        cfg, chart_id, svg, f"Theme ETF exposure by {by}, weighted by assets", citation_for(facts)
+    )
 
 
 def fee_vs_return(ctx: ComposeContext, cfg: ChartConfig, chart_id: str) -> Chart:
@@ -181,7 +196,7 @@ def fee_vs_return(ctx: ComposeContext, cfg: ChartConfig, chart_id: str) -> Chart
     svg = charts.scatter_chart(
         chart_id,
         points,
-        title=cfg.title or "Fee against 12-month return",
+        title=cfg.title or "",
         x_label="Expense ratio",
         y_label="12-month total return",
         x_unit="percent",
@@ -189,7 +204,13 @@ def fee_vs_return(ctx: ComposeContext, cfg: ChartConfig, chart_id: str) -> Chart
         alt=alt,
         x_style="fee",
     )
-    return _chart(cfg, chart_id, svg, "Expense ratio and 12-month return", tracker.citation())
+    return _chart(
+        cfg,
+        chart_id,
+        svg,
+        "Expense ratio against 12-month total return, per ETF",
+        tracker.citation(),
+    )
 
 
 CHARTS: dict[str, ChartBuilder] = {

@@ -27,7 +27,9 @@ from pathlib import Path
 from string import ascii_lowercase
 from typing import NoReturn
 
+import tinycss2
 from jinja2 import (
+    BaseLoader,
     ChoiceLoader,
     Environment,
     FileSystemLoader,
@@ -51,9 +53,29 @@ STYLESHEET = "note.css"
 DEFAULT_NOTE_TYPE = "Monthly Thematic Note"
 #: Longest running-header title before it is shortened at a word boundary.
 RUNNING_TITLE_MAX = 64
+#: Tables with more rows than this may break across pages (shorter ones are kept whole).
+LONG_TABLE_ROWS = 18
 
 _BLOCK_TAGS = frozenset(
-    ["p", "div", "ul", "ol", "dl", "table", "blockquote", "figure", "section", "h1", "h2", "h3", "h4", "h5", "h6", "pre", "hr"]
+    [
+        "p",
+        "div",
+        "ul",
+        "ol",
+        "dl",
+        "table",
+        "blockquote",
+        "figure",
+        "section",
+        "h1",
+        "h2",
+        "h3",
+        "h4",
+        "h5",
+        "h6",
+        "pre",
+        "hr",
+    ]
 )
 
 
@@ -64,7 +86,7 @@ def make_environment(template_dirs: Sequence[Path] = ()) -> Environment:
         if not folder.is_dir():
             raise UsageError(f"template folder {folder} does not exist or is not a folder")
     builtin = FileSystemLoader(str(BUILTIN_TEMPLATES))
-    loaders = [PrefixLoader({"builtin": builtin}, delimiter="/")]
+    loaders: list[BaseLoader] = [PrefixLoader({"builtin": builtin}, delimiter="/")]
     if user_dirs:
         loaders.append(FileSystemLoader([str(d) for d in user_dirs]))
     loaders.append(builtin)
@@ -95,10 +117,11 @@ def render_html(
     """The self-contained ``report.html`` for ``doc``."""
     env = make_environment(template_dirs)
     searched = ", ".join(env.globals["search_path"])  # type: ignore[arg-type]
-    css = _load_css(env, searched) + ("\n/* css_extra */\n" + css_extra if css_extra else "")
+    css = _strip_comments(_load_css(env, searched) + "\n" + (css_extra or ""))
     _check_css(css)
     if doc.page_size not in ("A4", "Letter"):
         raise UsageError(f"page size must be 'A4' or 'Letter', received {doc.page_size!r}")
+    _check_ids(doc)
     try:
         tmpl = env.get_template(template)
         html = tmpl.render(
@@ -107,9 +130,10 @@ def render_html(
             exhibits=exhibit_numbers(doc),
             footnotes={t.id: footnote_markers(t) for t in _tables(doc)},
             charts={c.id: chart_svg(c) for c in _charts(doc)},
-            plain_title=doc.title.striptags(),
+            plain_title=escape(doc.title).striptags(),
             running_title=running_title(doc),
             note_type=doc.metadata.get("note_type", DEFAULT_NOTE_TYPE),
+            long_table_rows=LONG_TABLE_ROWS,
             generator=f"reportgen {__version__}",
         )
     except TemplateNotFound as exc:
@@ -144,7 +168,7 @@ def running_title(doc: Document) -> str:
     """The short title of the page header: ``metadata["short_title"]`` or the shortened headline."""
     if short := doc.metadata.get("short_title"):
         return short
-    text = " ".join(doc.title.striptags().split())
+    text = " ".join(escape(doc.title).striptags().split())
     if len(text) <= RUNNING_TITLE_MAX:
         return text
     cut = text[: RUNNING_TITLE_MAX - 1].rsplit(" ", 1)[0].rstrip(" ,;:-–—")
@@ -162,6 +186,17 @@ def _tables(doc: Document) -> list[Table]:
 
 def _charts(doc: Document) -> list[Chart]:
     return [b for b in _blocks(doc) if isinstance(b, Chart)]
+
+
+def _check_ids(doc: Document) -> None:
+    """Section, table and chart ids become HTML ids and link targets: no spaces, not empty."""
+    ids = [s.id for s in doc.sections] + [b.id for b in _tables(doc) + _charts(doc)]
+    for ident in ids:
+        if not re.fullmatch(r"[A-Za-z][A-Za-z0-9_.:-]*", ident):
+            raise UsageError(
+                f"id {ident!r} cannot be an HTML id: expected a letter, then letters, "
+                "digits, '-', '_', '.' or ':'"
+            )
 
 
 def exhibit_numbers(doc: Document) -> dict[str, int]:
@@ -226,7 +261,10 @@ def chart_svg(chart: Chart) -> Markup:
     closing = "/>" if tag.endswith("/>") else ">"
     tag = tag[: -len(closing)].rstrip()
     tag += f' role="img" aria-label="{escape(chart.alt)}" focusable="false"{closing}'
-    return Markup(tag + svg[root.end() :])
+    rest = svg[root.end() :]
+    if closing == ">" and not re.match(r"\s*<title\b", rest):
+        rest = f"<title>{escape(chart.alt)}</title>" + rest  # the alt text of a tagged PDF
+    return Markup(tag + rest)
 
 
 def _load_css(env: Environment, searched: str) -> str:
@@ -236,6 +274,12 @@ def _load_css(env: Environment, searched: str) -> str:
     except TemplateNotFound:
         raise UsageError(f"stylesheet {STYLESHEET!r} not found; searched: {searched}") from None
     return source
+
+
+def _strip_comments(css: str) -> str:
+    """The stylesheet without comments (tokenised, so strings are left alone)."""
+    tokens = tinycss2.parse_component_value_list(css, skip_comments=True)
+    return tinycss2.serialize(tokens).strip() + "\n"
 
 
 def _check_css(css: str) -> None:
@@ -268,7 +312,9 @@ class _RefScanner(HTMLParser):
                 continue
             if name == "id":
                 self.ids.append(value)
-            elif name in self._REF_ATTRS or (name == "style" and re.search(r"url\(\s*(?!['\"]?(?:data:|#))", value, re.I)):
+            elif name in self._REF_ATTRS or (
+                name == "style" and re.search(r"url\(\s*(?!['\"]?(?:data:|#))", value, re.I)
+            ):
                 self.refs.append((tag, name, value))
         if tag in ("link", "base", "script", "iframe", "embed", "object"):
             self.refs.append((tag, "", ""))

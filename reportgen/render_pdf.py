@@ -38,7 +38,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import cache
 from pathlib import Path
-from typing import Literal, NoReturn
+from typing import Any, Literal, NoReturn
 from urllib import request
 from urllib.parse import urlsplit
 
@@ -61,9 +61,35 @@ _ASSET_TYPES = {
     ".css": "text/css",
     ".png": "image/png",
     ".svg": "image/svg+xml",
+    ".icc": "application/vnd.iccprofile",
 }
 
-PdfVariant = Literal["pdf/a-3b", "pdf/a-2b", "pdf/ua-1"]
+#: sRGB ICC profile (ICC, freely redistributable unmodified): the output intent of PDF/A.
+SRGB_PROFILE = ASSETS_DIR / "color" / "sRGB2014.icc"
+_SRGB_NAME = "--rg-srgb"
+
+
+@dataclass(frozen=True)
+class Variant:
+    """What a PDF variant needs beyond WeasyPrint's own defaults for it."""
+
+    #: embed the bundled sRGB profile as output intent (PDF/A)
+    srgb_intent: bool
+    #: tagged PDF (structure tree)
+    tagged: bool
+
+
+#: The PDF variants reportgen supports, as data. PDF/A gets its sRGB output intent
+#: from the bundled profile through the fetcher, instead of WeasyPrint's built-in
+#: path (which leaves the profile file open, a ResourceWarning on every render).
+VARIANTS: dict[str, Variant] = {
+    "pdf/a-2b": Variant(srgb_intent=True, tagged=False),
+    "pdf/a-3b": Variant(srgb_intent=True, tagged=False),
+    "pdf/a-3u": Variant(srgb_intent=True, tagged=False),
+    "pdf/ua-1": Variant(srgb_intent=False, tagged=True),
+}
+
+PdfVariant = Literal["pdf/a-2b", "pdf/a-3b", "pdf/a-3u", "pdf/ua-1"]
 
 
 @dataclass(frozen=True)
@@ -92,9 +118,9 @@ BUNDLED_FONTS: tuple[BundledFont, ...] = (
 class PdfOptions:
     """How to write the PDF; defaults are the strict, reproducible ones."""
 
-    #: ``None`` for plain PDF 1.7, or a WeasyPrint variant such as ``"pdf/a-3b"``.
+    #: ``None`` for plain PDF 1.7, or one of ``VARIANTS`` such as ``"pdf/a-3b"``.
     variant: PdfVariant | None = None
-    #: Tagged PDF (structure tree) for accessibility; on for the PDF/UA variant.
+    #: Tagged PDF (structure tree) for accessibility; always on for PDF/UA.
     tagged: bool = False
     #: Treat WeasyPrint warnings (ignored CSS, unloadable fonts) as failures too.
     fail_on_warnings: bool = True
@@ -207,6 +233,14 @@ def font_face_css() -> str:
     return "\n".join(rules) + "\n"
 
 
+def _pdf_css(variant: Variant | None) -> str:
+    css = font_face_css()
+    if variant is not None and variant.srgb_intent:
+        uri = SRGB_PROFILE.as_uri()
+        css += f'@color-profile {_SRGB_NAME} {{ src: url("{uri}"); components: r g b; }}\n'
+    return css
+
+
 @cache
 def _bundled_font_digests() -> dict[str, str]:
     return {
@@ -310,6 +344,11 @@ def render_pdf_result(
 ) -> PdfResult:
     """Like :func:`render_pdf`, also returning page count, timings and fetched assets."""
     opts = options or PdfOptions()
+    if opts.variant is not None and opts.variant not in VARIANTS:
+        known = ", ".join(sorted(VARIANTS))
+        raise ReportgenError(f"PDF variant must be one of {known}, received {opts.variant!r}")
+    variant = VARIANTS[opts.variant] if opts.variant else None
+    weasy_options = _weasy_options(opts, variant)
     date = _creation_date(created)
     fetcher = AssetFetcher()
     with _capture_weasyprint_logs() as logs:
@@ -317,26 +356,20 @@ def render_pdf_result(
             document = HTML(string=html, url_fetcher=fetcher)
             _refuse_attachments(document)
             font_config = FontConfiguration()
-            fonts = CSS(string=font_face_css(), font_config=font_config, url_fetcher=fetcher)
+            color_profiles: dict[str, Any] = {}
+            stylesheet = CSS(
+                string=_pdf_css(variant), font_config=font_config,
+                color_profiles=color_profiles, url_fetcher=fetcher,
+            )  # fmt: skip
             started = time.perf_counter()
             rendered = document.render(
-                font_config=font_config, stylesheets=[fonts], **_weasy_options(opts)
-            )
+                font_config=font_config, color_profiles=color_profiles,
+                stylesheets=[stylesheet], **weasy_options,
+            )  # fmt: skip
             laid_out = time.perf_counter()
             _check(fetcher, logs, opts, stage="layout")
-            meta = rendered.metadata
-            meta.title = title
-            meta.authors = [author]
-            meta.description = subject
-            meta.keywords = list(keywords)
-            meta.lang = lang
-            meta.generator = f"reportgen {__version__}"
-            meta.custom = {}
-            if date is not None:
-                meta.created = meta.modified = date
-            elif meta.created is not None:
-                meta.modified = meta.created
-            pdf = rendered.write_pdf(**_weasy_options(opts))
+            _set_metadata(rendered, title, author, subject, keywords, lang, date)
+            pdf = rendered.write_pdf(**weasy_options)
             written = time.perf_counter()
         except FatalURLFetchingError as exc:
             raise _fetch_error(fetcher, exc) from None
@@ -352,13 +385,40 @@ def render_pdf_result(
     )
 
 
-def _weasy_options(opts: PdfOptions) -> dict[str, object]:
-    return {
+def _weasy_options(opts: PdfOptions, variant: Variant | None) -> dict[str, object]:
+    options: dict[str, object] = {
         "pdf_variant": opts.variant,
         "pdf_identifier": True,  # /ID = MD5 of the content: stable, and required by PDF/A
-        "pdf_tags": opts.tagged or (opts.variant is not None and opts.variant.startswith("pdf/ua")),
+        "pdf_tags": opts.tagged or (variant is not None and variant.tagged),
         "uncompressed_pdf": False,
     }
+    if variant is not None and variant.srgb_intent:
+        options["output_intent"] = _SRGB_NAME
+    return options
+
+
+def _set_metadata(
+    rendered: Any,
+    title: str,
+    author: str,
+    subject: str,
+    keywords: Sequence[str],
+    lang: str,
+    date: str | None,
+) -> None:
+    """Info dictionary and XMP from the arguments, not from whatever the HTML says."""
+    meta = rendered.metadata
+    meta.title = title
+    meta.authors = [author]
+    meta.description = subject
+    meta.keywords = list(keywords)
+    meta.lang = lang
+    meta.generator = f"reportgen {__version__}"
+    meta.custom = {}
+    if date is not None:
+        meta.created = meta.modified = date
+    elif meta.created is not None:  # the note's own date, from <meta name="dcterms.created">
+        meta.modified = meta.created
 
 
 def _refuse_attachments(document: HTML) -> None:
@@ -387,8 +447,7 @@ def _check(fetcher: AssetFetcher, logs: _LogCapture, opts: PdfOptions, stage: st
         for r in logs.records
         if r.levelno >= threshold
         and not (
-            r.levelno < logging.ERROR
-            and any(p.match(r.getMessage()) for p in BENIGN_WARNINGS)
+            r.levelno < logging.ERROR and any(p.match(r.getMessage()) for p in BENIGN_WARNINGS)
         )
     ]
     if bad:
@@ -399,7 +458,7 @@ def _check(fetcher: AssetFetcher, logs: _LogCapture, opts: PdfOptions, stage: st
         )
 
 
-def _check_fonts(rendered: object) -> None:
+def _check_fonts(rendered: Any) -> None:
     """Every embedded font must be one of the bundled files, byte for byte.
 
     ``Font.file_content`` holds the subset once the PDF is written, so the check
@@ -411,7 +470,7 @@ def _check_fonts(rendered: object) -> None:
     foreign = sorted(
         {
             font.family
-            for font in rendered.fonts.values()  # type: ignore[attr-defined]
+            for font in rendered.fonts.values()
             if hashlib.sha256(get_hb_object_data(font.hb_face)).hexdigest() not in digests
         }
     )

@@ -21,14 +21,15 @@ class SelectorError(Exception):
 
 def fund_refs(instruments: pd.DataFrame, universe: list[str]) -> dict[str, FundRef]:
     rows = instruments.set_index("ticker")
-    return {
-        t: FundRef(
+    refs = {}
+    for t in universe:
+        issuer = rows.at[t, "issuer"]
+        refs[t] = FundRef(
             ticker=t,
             name=str(rows.at[t, "name"]),
-            issuer=None if pd.isna(rows.at[t, "issuer"]) else str(rows.at[t, "issuer"]),
+            issuer=issuer if isinstance(issuer, str) else None,
         )
-        for t in universe
-    }
+    return refs
 
 
 def resolve(

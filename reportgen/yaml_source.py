@@ -142,13 +142,14 @@ def _anchor_problems(text: str, path: str) -> list[Problem]:
     for event in yaml.parse(text, Loader=yaml.SafeLoader):
         if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None):
             m = event.start_mark
+            line, col = (m.line + 1, m.column + 1) if m is not None else (1, 1)
             problems.append(
                 Problem(
                     path,
-                    m.line + 1,
+                    line,
                     None,
                     "expected plain values, found a YAML anchor or alias (& or *)",
-                    char_column=m.column + 1,
+                    char_column=col,
                 )
             )
     return problems

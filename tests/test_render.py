@@ -5,6 +5,7 @@ bundled fonts, reproducible bytes and a URL fetcher that fetches nothing it shou
 from __future__ import annotations
 
 import io
+import itertools
 import re
 import socket
 from collections import Counter
@@ -70,25 +71,27 @@ def para(text: str, *facts: tuple[str, str], sources: tuple[str, ...] = ()) -> P
     return Paragraph(html=html + Markup("</p>"), citation=cite(*sources) if facts else None)
 
 
-def bar_svg(values: list[tuple[str, float]], colour: str) -> Markup:
-    """A small hand-made bar chart with text as <text> in the bundled sans."""
+def bar_svg(values: list[tuple[str, float]], colour: str, unit: str = "%") -> Markup:
+    """A small hand-made bar chart, text as <text> in the bundled sans (as charts should)."""
     top = max(v for _, v in values)
+    step = 560 / len(values)
     bars, labels = [], []
     for i, (name, value) in enumerate(values):
-        x = 40 + i * 70
-        h = 150 * value / top
-        bars.append(f'<rect x="{x}" y="{180 - h:.1f}" width="44" height="{h:.1f}" fill="{colour}"/>')
+        x = 60 + i * step + step * 0.2
+        w = step * 0.6
+        h = 130 * value / top
+        bars.append(f'<rect x="{x:.1f}" y="{160 - h:.1f}" width="{w:.1f}" height="{h:.1f}"/>')
         labels.append(
-            f'<text x="{x + 22}" y="196" text-anchor="middle">{escape(name)}</text>'
-            f'<text x="{x + 22}" y="{174 - h:.1f}" text-anchor="middle" '
-            f'font-weight="600">{value:.1f}%</text>'
+            f'<text x="{x + w / 2:.1f}" y="176" text-anchor="middle">{escape(name)}</text>'
+            f'<text x="{x + w / 2:.1f}" y="{155 - h:.1f}" text-anchor="middle" '
+            f'font-weight="600" fill="#0b2545">{value:.1f}{unit}</text>'
         )
     return Markup(
-        '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 480 210" width="480" height="210" '
-        'font-family="Inter, sans-serif" font-size="11" fill="#1b2430">'
-        '<defs><clipPath id="clip1"><rect x="30" y="0" width="440" height="181"/></clipPath></defs>'
-        '<g clip-path="url(#clip1)">' + "".join(bars) + "</g>"
-        '<line x1="30" y1="180.5" x2="470" y2="180.5" stroke="#0b2545" stroke-width="1"/>'
+        '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 640 185" width="100%" '
+        'font-family="Inter, sans-serif" font-size="10" fill="#4a5868">'
+        '<defs><clipPath id="clip1"><rect x="50" y="0" width="580" height="161"/></clipPath></defs>'
+        f'<g clip-path="url(#clip1)" fill="{colour}">' + "".join(bars) + "</g>"
+        '<line x1="50" y1="160.5" x2="630" y2="160.5" stroke="#0b2545" stroke-width="0.8"/>'
         + "".join(labels)
         + "</svg>"
     )
@@ -208,7 +211,7 @@ def sample_document(**changes: object) -> Document:
                 Chart(
                     id="chart-flows",
                     caption="Net flows by month into AI-themed ETFs, USD bn",
-                    svg=bar_svg([("Jan", 1.1), ("Feb", 1.3), ("Mar", 1.8)], "#0b2545"),
+                    svg=bar_svg([("Jan", 1.1), ("Feb", 1.3), ("Mar", 1.8)], "#0b2545", "bn"),
                     alt="Bar chart of monthly net flows: January 1.1, February 1.3, March 1.8.",
                     citation=cite("Exchange flow data"),
                 ),
@@ -377,7 +380,7 @@ def pdf_of(html: str, **kwargs: object) -> bytes:
 class Tree(HTMLParser):
     """Just enough of a DOM: elements with attributes, text and children."""
 
-    VOID = frozenset("meta link br img hr input source col wbr area base".split())
+    VOID = frozenset(("meta", "link", "br", "img", "hr", "input", "source", "col", "wbr", "base"))
 
     def __init__(self, html: str) -> None:
         super().__init__(convert_charrefs=True)
@@ -495,7 +498,7 @@ def test_ids_are_unique_and_toc_links_resolve(html: str, tree: Tree, doc: Docume
     ]
     # both charts define clip1 internally: scoped per chart
     assert "chart-ytd-clip1" in ids and "chart-flows-clip1" in ids
-    assert 'url(#chart-ytd-clip1)' in html
+    assert "url(#chart-ytd-clip1)" in html
 
 
 def test_duplicate_ids_are_refused(doc: Document) -> None:
@@ -507,7 +510,7 @@ def test_duplicate_ids_are_refused(doc: Document) -> None:
 def test_headings_in_order(tree: Tree, doc: Document) -> None:
     levels = [int(n["tag"][1]) for n in tree.all if re.fullmatch(r"h[1-6]", n["tag"])]
     assert levels.count(1) == 1 and levels[0] == 1
-    assert all(b - a <= 1 for a, b in zip(levels, levels[1:], strict=False))
+    assert all(b - a <= 1 for a, b in itertools.pairwise(levels))
     h2 = [text(n) for n in tree.find("h2")]
     assert all(s.title in h2 for s in doc.sections)
 
@@ -542,7 +545,9 @@ def test_facts_are_marked(tree: Tree) -> None:
 
 def test_footnotes_link_to_table_notes(tree: Tree, doc: Document) -> None:
     notes = tree.find("ol", tree.root)
-    note_ids = [li["attrs"]["id"] for ol in notes for li in tree.find("li", ol) if "id" in li["attrs"]]
+    note_ids = [
+        li["attrs"]["id"] for ol in notes for li in tree.find("li", ol) if "id" in li["attrs"]
+    ]
     assert note_ids == ["tbl-funds-note-a", "tbl-funds-note-b"]
     bad = replace(sample_table(), notes=())
     broken = replace(doc, sections=(Section("s", "S", (bad,)),))
@@ -685,12 +690,16 @@ def test_bundled_fonts_are_small_and_licensed() -> None:
     assert all("SIL OPEN FONT LICENSE Version 1.1" in p.read_text() for p in licences)
 
 
-def test_two_renders_are_byte_identical(html: str, pdf: bytes, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_two_renders_are_byte_identical(
+    html: str, pdf: bytes, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("SOURCE_DATE_EPOCH", EPOCH)
     assert pdf_of(html) == pdf
 
 
-def test_dates_come_from_created_then_epoch_then_document(html: str, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_dates_come_from_created_then_epoch_then_document(
+    html: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.delenv("SOURCE_DATE_EPOCH", raising=False)
     info = PdfReader(io.BytesIO(pdf_of(html))).metadata
     assert info is not None and info["/CreationDate"].startswith("D:20260331")  # as-of meta
@@ -848,8 +857,8 @@ def test_svg_presentation_properties_are_not_warnings() -> None:
 def test_system_fonts_are_refused() -> None:
     if not Path("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf").exists():
         pytest.skip("needs a system font to fall back to")
-    with pytest.raises(ReportgenError, match="system font.*DejaVu Sans"):
-        pdf_of(page('<p style="font-family: \'DejaVu Sans\'">x</p>'))
+    with pytest.raises(ReportgenError, match=r"system font.*DejaVu Sans"):
+        pdf_of(page("<p style=\"font-family: 'DejaVu Sans'\">x</p>"))
 
 
 def test_pdf_a3b_variant(html: str, monkeypatch: pytest.MonkeyPatch) -> None:
