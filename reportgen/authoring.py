@@ -18,6 +18,7 @@ number in the text as untraced.
 
 from __future__ import annotations
 
+import difflib
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -143,7 +144,7 @@ class AuthoringContext:
     def lookup(self, fact_id: str) -> Fact:
         resolved = self.resolve_id(fact_id)
         if resolved not in self.facts:
-            close = [k for k in self.facts if k.split(".")[-1] == resolved.split(".")[-1]][:3]
+            close = difflib.get_close_matches(resolved, list(self.facts), n=3, cutoff=0.75)
             hint = f"; similar: {', '.join(close)}" if close else ""
             raise AuthoringError(f"unknown fact id {fact_id!r}{hint}")
         return self.facts[resolved]

@@ -9,6 +9,7 @@ before anything is rendered.
 from __future__ import annotations
 
 import re
+from pathlib import Path
 from typing import Any
 
 from markupsafe import Markup
@@ -93,12 +94,23 @@ class _Composer:
 
     # -- text ----------------------------------------------------------------------
     def _markdown(
-        self, source: str, loc: Location, section: str | None, *, inline: bool = False
+        self,
+        source: str,
+        loc: Location,
+        section: str | None,
+        *,
+        inline: bool = False,
+        file: Path | None = None,
     ) -> tuple[Markup, Usage] | None:
+        """Render author text; a problem names the config line, or the commentary file's line."""
         try:
             return self.ctx.authoring.render_markdown(source, inline=inline)
         except AuthoringError as err:
-            self._template_problem(loc, err, section)
+            if file is None:
+                self._template_problem(loc, err, section)
+            else:
+                where = f" (section {section!r})" if section else ""
+                self.problems.append(Problem(str(file), err.lineno, None, f"{err}{where}"))
             return None
 
     @staticmethod
@@ -109,13 +121,14 @@ class _Composer:
     def _block(self, block: BlockConfig, loc: Location, section: str, n: int) -> Block | None:
         kind = block.kind
         if kind in ("paragraph", "paragraph_file"):
-            text = block.paragraph
+            text, file = block.paragraph, None
             if block.paragraph_file is not None:
-                text = self._read_commentary(block.paragraph_file, (*loc, kind), section)
+                file = self._commentary_path(block.paragraph_file, (*loc, kind), section)
+                text = self._read_commentary(file, (*loc, kind), section) if file else None
                 if text is None:
                     return None
             assert text is not None
-            rendered = self._markdown(text, (*loc, kind), section)
+            rendered = self._markdown(text, (*loc, kind), section, file=file)
             return Paragraph(rendered[0], self._citation(rendered[1])) if rendered else None
         if kind == "table":
             assert block.table is not None
@@ -160,13 +173,20 @@ class _Composer:
                 items.append(FaqItem(q[0], a[0]))
         return Faq(tuple(items))
 
-    def _read_commentary(self, name: str, loc: Location, section: str) -> str | None:
-        base = self.config.path.parent
+    def _commentary_path(self, name: str, loc: Location, section: str) -> Path | None:
+        """The commentary file as the user will recognise it (config folder + name)."""
         try:
-            path = resolve_inside(base, name)
-            return path.read_text(encoding="utf-8")
-        except (ValueError, OSError, UnicodeDecodeError) as exc:
+            resolve_inside(self.config.path.parent, name)
+        except ValueError as exc:
             self._problem(loc, f"paragraph_file: cannot use {name!r}: {exc}", section)
+            return None
+        return self.config.path.parent / name
+
+    def _read_commentary(self, path: Path, loc: Location, section: str) -> str | None:
+        try:
+            return path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            self._problem(loc, f"paragraph_file: cannot read {str(path)!r}: {exc}", section)
             return None
 
     # -- document ------------------------------------------------------------------

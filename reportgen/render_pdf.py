@@ -132,7 +132,7 @@ class PdfOptions:
 class PdfResult:
     pdf: bytes
     pages: int
-    #: seconds spent in ``HTML(...).render()`` (parse, style, layout)
+    #: seconds spent in ``HTML(...).render()`` (cascade and layout; HTML parsing excluded)
     layout_seconds: float
     #: seconds spent in ``Document.write_pdf()`` (draw, subset fonts, serialise)
     write_seconds: float

@@ -9,6 +9,7 @@ import itertools
 import re
 import socket
 from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from datetime import UTC, date, datetime
 from html.parser import HTMLParser
@@ -571,6 +572,28 @@ def test_citations_print_under_blocks(tree: Tree) -> None:
     assert "Source: ETF issuer fact sheets; Exchange flow data, as of 31 Mar 2026" in sources
 
 
+def test_bad_ids_and_page_sizes_are_refused(doc: Document) -> None:
+    with pytest.raises(UsageError, match="cannot be an HTML id"):
+        render_html(replace(doc, sections=(Section("two words", "S", ()),)))
+    with pytest.raises(UsageError, match="page size"):
+        render_html(replace(doc, page_size="A5"))  # type: ignore[arg-type]
+
+
+def test_css_comments_are_dropped(doc: Document) -> None:
+    html = render_html(doc, css_extra="/* url(http://x) @import */ p { color: #222222 }")
+    assert "http://x" not in html and "p { color: #222222 }" in html
+    assert "/*" not in html.split("<style>")[1].split("</style>")[0]
+
+
+def test_chart_svg_gets_a_title_and_long_tables_may_break(doc: Document) -> None:
+    long_table = replace(sample_table(), id="tbl-long", rows=sample_table().rows * 3)
+    html = render_html(
+        replace(doc, sections=(*doc.sections, Section("more", "More", (long_table,))))
+    )
+    assert "<title>Bar chart: SEMD 21.7%" in html
+    assert html.count("rg-table-wrap rg-table-long\"") == 1
+
+
 def test_html_is_deterministic(doc: Document, html: str) -> None:
     assert render_html(doc) == html
 
@@ -728,6 +751,7 @@ def test_render_result_reports_timings_and_assets(html: str) -> None:
 
 @pytest.fixture
 def no_network(monkeypatch: pytest.MonkeyPatch) -> list[object]:
+    """Record (and stop) any connection attempt, and check what the fetcher served."""
     attempts: list[object] = []
 
     def refuse(*args: object, **kwargs: object) -> None:
@@ -738,6 +762,15 @@ def no_network(monkeypatch: pytest.MonkeyPatch) -> list[object]:
     monkeypatch.setattr(socket.socket, "connect_ex", refuse)
     monkeypatch.setattr(socket, "create_connection", refuse)
     monkeypatch.setattr(socket, "getaddrinfo", refuse)
+
+    served = AssetFetcher._serve
+
+    def checked(self: AssetFetcher, url: str) -> object:
+        response = served(self, url)
+        assert url.startswith(("data:", ASSETS_DIR.as_uri() + "/")), url
+        return response
+
+    monkeypatch.setattr(AssetFetcher, "_serve", checked)
     return attempts
 
 
@@ -852,6 +885,27 @@ def test_svg_presentation_properties_are_not_warnings() -> None:
         "</svg>"
     )
     assert pdf_of(page(svg)).startswith(b"%PDF-")
+
+
+def test_log_capture_is_per_thread() -> None:
+    good = page('<p style="font-family: Inter">fine</p>')
+    bad = page('<p style="colour: red; font-family: Inter">x</p>')
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        results = list(pool.map(lambda h: _outcome(h), [good, bad] * 4))
+    assert results == ["ok", "error"] * 4
+
+
+def _outcome(html: str) -> str:
+    try:
+        pdf_of(html)
+    except ReportgenError:
+        return "error"
+    return "ok"
+
+
+def test_unknown_variant_is_refused() -> None:
+    with pytest.raises(ReportgenError, match="pdf/a-3b"):
+        pdf_of(page("<p>x</p>"), options=PdfOptions(variant="pdf/x-4"))  # type: ignore[arg-type]
 
 
 def test_system_fonts_are_refused() -> None:
