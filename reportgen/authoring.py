@@ -114,9 +114,12 @@ class AuthoringContext:
         assumptions: Mapping[str, Assumption],
         as_of: date,
         extra_globals: Mapping[str, Any] | None = None,
+        missing_funds: Mapping[str, str] | None = None,
     ) -> None:
         self.facts = facts
         self.funds = dict(funds)
+        #: selectors that name no fund on this dataset -> why (guard with has_fund())
+        self.missing_funds = dict(missing_funds or {})
         self.assumptions = dict(assumptions)
         self.as_of = as_of
         self.env = SandboxedEnvironment(
@@ -133,13 +136,29 @@ class AuthoringContext:
         """``etf.@leader.aum`` -> ``etf.<ticker of the fund named leader>.aum``."""
 
         def swap(m: re.Match[str]) -> str:
-            alias = m.group(1)
-            if alias not in self.funds:
-                known = ", ".join(sorted(self.funds)) or "none defined"
-                raise AuthoringError(f"unknown fund {alias!r} (funds: {known})")
-            return self.funds[alias].ticker
+            return self.fund_ref(m.group(1)).ticker
 
         return re.sub(r"@([A-Za-z0-9_]+)", swap, fact_id)
+
+    def fund_ref(self, alias: str) -> FundRef:
+        if alias in self.funds:
+            return self.funds[alias]
+        if alias in self.missing_funds:
+            raise AuthoringError(
+                f"fund {alias!r} names no fund on this dataset ({self.missing_funds[alias]});"
+                f" guard the text with {{% if has_fund('{alias}') %}}"
+            )
+        known = ", ".join(sorted(self.funds)) or "none defined"
+        raise AuthoringError(f"unknown fund {alias!r} (funds: {known})")
+
+    def has(self, fact_id: str) -> bool:
+        """Whether the fact exists and has a value (ids that do not apply are False)."""
+        try:
+            resolved = self.resolve_id(fact_id)
+        except AuthoringError:
+            return False
+        fact = self.facts.get(resolved)
+        return fact is not None and fact.value is not None
 
     def lookup(self, fact_id: str) -> Fact:
         resolved = self.resolve_id(fact_id)
@@ -198,17 +217,21 @@ class AuthoringContext:
             return wording.pick(self.lookup(fact_id), above, below, same, "could not be compared")
 
         def available(fact_id: str) -> bool:
-            return self.lookup(fact_id).value is not None
+            """For ``{% if %}`` guards: False when the figure is null or absent on this dataset
+            (top-10 weight of a fund without holdings), so one config serves any dataset."""
+            return self.has(fact_id)
+
+        def has_fund(alias: str) -> bool:
+            if alias not in self.funds and alias not in self.missing_funds:
+                self.fund_ref(alias)  # raises: unknown alias is a config error, not a guard
+            return alias in self.funds
 
         def value(fact_id: str) -> float | None:
             """The raw number, for conditions only (``{% if value(x) > 0.1 %}``), never printed."""
             return self.lookup(fact_id).value
 
         def fund(alias: str) -> _FundView:
-            if alias not in self.funds:
-                known = ", ".join(sorted(self.funds)) or "none defined"
-                raise AuthoringError(f"unknown fund {alias!r} (funds: {known})")
-            return _FundView(self.funds[alias], frags)
+            return _FundView(self.fund_ref(alias), frags)
 
         def assumption(name: str) -> Markup:
             if name not in self.assumptions:
@@ -230,6 +253,7 @@ class AuthoringContext:
             "flows": flows,
             "compare": compare,
             "available": available,
+            "has_fund": has_fund,
             "value": value,
             "fund": fund,
             "assumption": assumption,

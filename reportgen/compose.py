@@ -34,7 +34,7 @@ from reportgen.errors import InputError, Problem
 from reportgen.facts import FactSet
 from reportgen.metrics_base import index_ticker, universe
 from reportgen.paths import resolve_inside
-from reportgen.selectors import SelectorError, fund_refs, resolve
+from reportgen.selectors import NoCandidate, SelectorError, fund_refs, resolve
 from reportgen.tables import TABLES
 from reportgen.yaml_source import Location
 
@@ -54,16 +54,21 @@ class _Composer:
             for role in ("theme", "benchmark")
         }
         funds: dict[str, FundRef] = {}
+        missing: dict[str, str] = {}
         for alias, selector in self.cfg.funds.items():
             try:
                 funds[alias] = resolve(selector, facts, roles, refs)
+            except NoCandidate as exc:
+                missing[alias] = str(exc)  # a property of this dataset, not a config error
             except SelectorError as exc:
                 self._problem(("funds", alias), f"funds.{alias}: {exc}")
         index_refs = {
             f"{role}_index": FundRef(t, name, None) for role, (t, name) in indexes.items()
         }
         assumptions = {**scenario_assumptions(self.cfg.scenario), **self.cfg.assumptions}
-        authoring = AuthoringContext(facts, {**index_refs, **funds}, assumptions, as_of)
+        authoring = AuthoringContext(
+            facts, {**index_refs, **funds}, assumptions, as_of, missing_funds=missing
+        )
         self.ctx = ComposeContext(ds, as_of, facts, authoring, refs, roles, indexes)
 
     # -- problems ------------------------------------------------------------------
@@ -154,8 +159,12 @@ class _Composer:
             try:
                 return chart_builder(self.ctx, block.chart, f"{section}-{block.chart.kind}-{n}")
             except ChartDataError as exc:
-                self._problem((*loc, "chart"), f"chart {block.chart.kind}: {exc}", section)
-                return None
+                # nothing to draw on this dataset: say so where the chart would be, never fail
+                caption = block.chart.caption or block.chart.kind.replace("_", " ").capitalize()
+                return Paragraph(
+                    Markup('<p class="unavailable"><strong>{}</strong>: not available ({}).</p>')
+                    .format(caption, str(exc))
+                )
         if kind == "callout":
             assert block.callout is not None
             rendered = self._markdown(block.callout.text, (*loc, "callout", "text"), section)

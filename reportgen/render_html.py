@@ -24,7 +24,6 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from html.parser import HTMLParser
 from pathlib import Path
-from string import ascii_lowercase
 from typing import NoReturn
 
 import tinycss2
@@ -128,7 +127,7 @@ def render_html(
             doc=doc,
             css=Markup(css),
             exhibits=exhibit_numbers(doc),
-            footnotes={t.id: footnote_markers(t) for t in _tables(doc)},
+            footnotes={t.id: table_notes(t) for t in _tables(doc)},
             charts={c.id: chart_svg(c) for c in _charts(doc)},
             plain_title=escape(doc.title).striptags(),
             running_title=running_title(doc),
@@ -208,19 +207,32 @@ def exhibit_numbers(doc: Document) -> dict[str, int]:
     return numbers
 
 
-def footnote_markers(table: Table) -> list[str]:
-    """Markers of ``table.notes`` in order: "a", "b", ...; each cell footnote must be one."""
-    if len(table.notes) > len(ascii_lowercase):
-        raise UsageError(f"table {table.id!r} has more than 26 notes")
-    markers = list(ascii_lowercase[: len(table.notes)])
+_NOTE_MARKER = re.compile(r"\(([a-z]{1,2}|[0-9]{1,3})\)\s+(.*)", re.DOTALL)
+
+
+def table_notes(table: Table) -> list[tuple[str | None, str]]:
+    """``table.notes`` as (marker, text): "(a) text" is footnote "a"; other notes are general.
+
+    Every cell footnote must name a marker of the table's notes, so a printed "n/a"
+    always leads the reader to its reason.
+    """
+    notes: list[tuple[str | None, str]] = []
+    for note in table.notes:
+        match = _NOTE_MARKER.fullmatch(note.strip())
+        notes.append((match.group(1), match.group(2)) if match else (None, note))
+    markers = [m for m, _ in notes if m is not None]
+    if len(set(markers)) != len(markers):
+        raise UsageError(f"table {table.id!r}: a footnote marker is used twice in its notes")
     cells = [*table.columns, *(cell for row in table.rows for cell in row)]
     for cell in cells:
         if cell.footnote is not None and cell.footnote not in markers:
             raise UsageError(
                 f"table {table.id!r}: cell {cell.text!r} points at footnote "
-                f"{cell.footnote!r}, but the table has notes {', '.join(markers) or '(none)'}"
+                f"{cell.footnote!r}, but the table's notes mark "
+                f"{', '.join(markers) or 'no footnotes'} (a footnote note starts with "
+                f"'({cell.footnote}) ')"
             )
-    return markers
+    return notes
 
 
 _SVG_START = re.compile(r"<svg\b", re.IGNORECASE)

@@ -16,7 +16,11 @@ from reportgen.facts import FactSet
 
 
 class SelectorError(Exception):
-    """A selector that cannot be resolved on this dataset (unknown ticker, no candidate)."""
+    """A selector that is wrong whatever the data (a ticker not in the universe)."""
+
+
+class NoCandidate(SelectorError):
+    """A rule that names no fund on this dataset (no ETF of the role has the metric)."""
 
 
 def fund_refs(instruments: pd.DataFrame, universe: list[str]) -> dict[str, FundRef]:
@@ -51,17 +55,18 @@ def resolve(
         fact = facts.get(f"etf.{ticker}.{selector.by}")
         if fact is not None and fact.value is not None:
             candidates.append((fact.value, ticker))
+    known = sorted({k.split(".", 2)[2] for k in facts if k.startswith("etf.")})
+    if known and selector.by not in known:
+        raise SelectorError(f"unknown per-ETF metric {selector.by!r} (known: {', '.join(known)})")
     if not candidates:
-        known = sorted({k.split(".", 2)[2] for k in facts if k.startswith("etf.")})
-        raise SelectorError(
-            f"no {selector.role} ETF has the metric {selector.by!r}"
-            f" (per-ETF metrics: {', '.join(known)})"
+        raise NoCandidate(
+            f"no {selector.role} ETF of the universe has a value for {selector.by!r}"
         )
     reverse = selector.select == "largest"
     # ties: alphabetically first ticker, whichever direction
     ordered = sorted(candidates, key=lambda c: ((-c[0] if reverse else c[0]), c[1]))
     if selector.rank > len(ordered):
-        raise SelectorError(
+        raise NoCandidate(
             f"rank {selector.rank} asked for, but only {len(ordered)}"
             f" {selector.role} ETF(s) qualify"
         )

@@ -131,7 +131,7 @@ def sample_table() -> Table:
         columns=columns,
         rows=tuple(rows),
         notes=(
-            "Launched in June 2025: less than twelve months of history.",
+            "(a) n/a: launched in June 2025, less than twelve months of history.",
             "AUM and flows in USD; returns are total returns in USD, net of fees.",
         ),
         citation=cite("ETF issuer fact sheets", "Exchange flow data"),
@@ -544,13 +544,15 @@ def test_facts_are_marked(tree: Tree) -> None:
     assert all(n["attrs"]["class"] == "fact" for n in tree.all if "data-fact" in n["attrs"])
 
 
-def test_footnotes_link_to_table_notes(tree: Tree, doc: Document) -> None:
-    notes = tree.find("ol", tree.root)
-    note_ids = [
-        li["attrs"]["id"] for ol in notes for li in tree.find("li", ol) if "id" in li["attrs"]
-    ]
-    assert note_ids == ["tbl-funds-note-a", "tbl-funds-note-b"]
-    bad = replace(sample_table(), notes=())
+def test_footnotes_link_to_table_notes(html: str, tree: Tree, doc: Document) -> None:
+    notes = [li for ul in tree.find("ul") for li in tree.find("li", ul)]
+    note_ids = [li["attrs"]["id"] for li in notes if "id" in li["attrs"]]
+    assert note_ids == ["tbl-funds-note-a"]  # "(a) ..." is footnote a; the other is general
+    assert '<a href="#tbl-funds-note-a">a</a>' in html
+    texts = [" ".join(text(li).split()) for li in notes]
+    assert "a n/a: launched in June 2025, less than twelve months of history." in texts
+    assert any(t.startswith("Note: AUM and flows in USD") for t in texts)
+    bad = replace(sample_table(), notes=("a) not a marker",))
     broken = replace(doc, sections=(Section("s", "S", (bad,)),))
     with pytest.raises(UsageError, match="footnote 'a'"):
         render_html(broken)
@@ -591,7 +593,7 @@ def test_chart_svg_gets_a_title_and_long_tables_may_break(doc: Document) -> None
         replace(doc, sections=(*doc.sections, Section("more", "More", (long_table,))))
     )
     assert "<title>Bar chart: SEMD 21.7%" in html
-    assert html.count("rg-table-wrap rg-table-long\"") == 1
+    assert html.count('rg-table-wrap rg-table-long"') == 1
 
 
 def test_html_is_deterministic(doc: Document, html: str) -> None:
