@@ -162,8 +162,9 @@ class _Composer:
                 # nothing to draw on this dataset: say so where the chart would be, never fail
                 caption = block.chart.caption or block.chart.kind.replace("_", " ").capitalize()
                 return Paragraph(
-                    Markup('<p class="unavailable"><strong>{}</strong>: not available ({}).</p>')
-                    .format(caption, str(exc))
+                    Markup(
+                        '<p class="unavailable"><strong>{}</strong>: not available ({}).</p>'
+                    ).format(caption, str(exc))
                 )
         if kind == "callout":
             assert block.callout is not None

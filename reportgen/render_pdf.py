@@ -12,7 +12,9 @@ Three guarantees, each enforced rather than hoped for:
 * **Nothing is silently dropped.** WeasyPrint reports unloadable images, broken
   inline SVG and bad CSS only through its ``weasyprint`` logger. Every record at
   ERROR (and, by default, WARNING) logged while this thread renders fails the
-  render; so does a refused URL that WeasyPrint swallowed internally.
+  render; so does a refused URL that WeasyPrint swallowed internally. The only
+  warnings let through are listed in ``BENIGN_WARNINGS`` (SVG-only properties in
+  inline SVG ``style`` attributes, which WeasyPrint's SVG renderer does apply).
 * **Same input, same bytes.** Dates come from ``created``, else
   ``SOURCE_DATE_EPOCH``, else the HTML's ``<meta name="dcterms.created">`` (the
   note's as-of date), never the clock; the ``/ID`` is a hash of the content; font

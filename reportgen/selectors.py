@@ -59,9 +59,7 @@ def resolve(
     if known and selector.by not in known:
         raise SelectorError(f"unknown per-ETF metric {selector.by!r} (known: {', '.join(known)})")
     if not candidates:
-        raise NoCandidate(
-            f"no {selector.role} ETF of the universe has a value for {selector.by!r}"
-        )
+        raise NoCandidate(f"no {selector.role} ETF of the universe has a value for {selector.by!r}")
     reverse = selector.select == "largest"
     # ties: alphabetically first ticker, whichever direction
     ordered = sorted(candidates, key=lambda c: ((-c[0] if reverse else c[0]), c[1]))
