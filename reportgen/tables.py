@@ -63,7 +63,7 @@ def _index_rows(
     rows = []
     for role in ("theme", "benchmark"):
         _, name = ctx.indexes[role]
-        cells = [Cell(f"{name} (index)")]
+        cells = [Cell(name if "index" in name.lower() else f"{name} (index)")]
         for m in metrics:
             cells.append(
                 tracker.cell(ctx, f"index.{role}.{m}") if m else Cell(NOT_APPLICABLE, numeric=True)
