@@ -199,7 +199,10 @@ class AuthoringContext:
             word = wording.pick(f, up, down, flat, "")
             return Markup(escape(word)) + Markup(" ") + amount(fact_id)
 
-        def flows(fact_id: str, inflows: str = "inflows", outflows: str = "outflows") -> Markup:
+        def flows(
+            fact_id: str, inflows: str = "net inflows", outflows: str = "net outflows"
+        ) -> Markup:
+            """ "net inflows of $4.2bn" / "net outflows of $1.0bn" / "net flows of $0"."""
             f = self.lookup(fact_id)
             if f.value is None:
                 return Markup("net flows of ") + figure(f, formatting.NOT_AVAILABLE)
@@ -230,6 +233,10 @@ class AuthoringContext:
             """The raw number, for conditions only (``{% if value(x) > 0.1 %}``), never printed."""
             return self.lookup(fact_id).value
 
+        def same_fund(first: str, second: str) -> bool:
+            """Whether two selectors name the same fund (to avoid "X led ..., while X ...")."""
+            return self.fund_ref(first).ticker == self.fund_ref(second).ticker
+
         def fund(alias: str) -> _FundView:
             return _FundView(self.fund_ref(alias), frags)
 
@@ -254,6 +261,7 @@ class AuthoringContext:
             "compare": compare,
             "available": available,
             "has_fund": has_fund,
+            "same_fund": same_fund,
             "value": value,
             "fund": fund,
             "assumption": assumption,
@@ -274,6 +282,9 @@ class AuthoringContext:
             raise AuthoringError(f"undefined name: {exc.message}", _template_line(exc)) from None
         except TemplateError as exc:
             raise AuthoringError(f"template error: {exc}", _template_line(exc)) from None
+        except Exception as exc:  # a template is code: any error in it is the author's to fix
+            message = f"template error: {type(exc).__name__}: {exc}"
+            raise AuthoringError(message, _template_line(exc)) from None
 
     def render_markdown(self, source: str, *, inline: bool = False) -> tuple[Markup, Usage]:
         """Author text -> safe HTML with facts marked; also which facts it printed."""

@@ -18,7 +18,7 @@ from pathlib import Path
 from reportgen import __version__, manifest
 from reportgen.config import LoadedConfig, load_config
 from reportgen.dataset import Dataset, load_dataset
-from reportgen.errors import InputError
+from reportgen.errors import InputError, UsageError
 from reportgen.facts import FactSet
 from reportgen.metrics import MetricParams, compute_facts
 from reportgen.output import check_replaceable, publish
@@ -110,6 +110,15 @@ def created_at(as_of: date) -> datetime:
     return datetime(as_of.year, as_of.month, as_of.day, tzinfo=UTC)
 
 
+def check_environment() -> None:
+    """Refuse a malformed SOURCE_DATE_EPOCH before any work (matplotlib would crash on it)."""
+    epoch = os.environ.get("SOURCE_DATE_EPOCH")
+    if epoch is not None and epoch != "" and not (epoch.isdigit() and epoch.isascii()):
+        raise UsageError(
+            f"SOURCE_DATE_EPOCH must be a whole number of seconds since 1970, found {epoch!r}"
+        )
+
+
 def build(
     config_path: Path,
     data_dir: Path,
@@ -119,6 +128,7 @@ def build(
     report: Reporter | None = None,
 ) -> BuildResult:
     timings: dict[str, float] = {}
+    check_environment()
     check_replaceable(out_dir)
     with _stage("load", timings, report):
         config = load_config(config_path)

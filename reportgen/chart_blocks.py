@@ -13,7 +13,14 @@ from datetime import date
 from markupsafe import Markup
 
 from reportgen import charts, formatting
-from reportgen.compose_context import ComposeContext, Tracker, citation_for
+from reportgen.compose_context import (
+    ComposeContext,
+    OptionError,
+    Tracker,
+    citation_for,
+    option_choice,
+    option_int,
+)
 from reportgen.config import ChartConfig
 from reportgen.document import Chart, Citation
 from reportgen.metrics_series import (
@@ -94,7 +101,7 @@ def index_cumulative(ctx: ComposeContext, cfg: ChartConfig, chart_id: str) -> Ch
 
 def monthly_flows(ctx: ComposeContext, cfg: ChartConfig, chart_id: str) -> Chart:
     """Monthly net flows of theme ETFs; the last bar is month to date."""
-    months = int(cfg.options.get("months", 12))
+    months = option_int(cfg.options, "months", 12)
     s = monthly_theme_flows(ctx.dataset, ctx.as_of, months)
     if s.reason:
         raise ChartDataError(s.reason)
@@ -118,12 +125,27 @@ def monthly_flows(ctx: ComposeContext, cfg: ChartConfig, chart_id: str) -> Chart
 def drawdowns(ctx: ComposeContext, cfg: ChartConfig, chart_id: str) -> Chart:
     """12-month drawdowns of both indexes and of funds named in ``options: {funds: [...]}``."""
     tickers = [ctx.indexes["theme"][0], ctx.indexes["benchmark"][0]]
-    for alias in cfg.options.get("funds", []):
-        tickers.append(ctx.authoring.funds[alias].ticker if alias in ctx.authoring.funds else alias)
+    funds = cfg.options.get("funds", [])
+    if not isinstance(funds, list):
+        raise OptionError(f"options.funds: expected a list of fund names, found {funds!r}")
+    for alias in funds:
+        if alias in ctx.authoring.funds:
+            tickers.append(ctx.authoring.funds[alias].ticker)
+        elif alias in ctx.authoring.missing_funds:
+            continue  # names no fund on this dataset: the chart shows the indexes only
+        elif alias in ctx.refs:
+            tickers.append(alias)
+        else:
+            known = ", ".join(sorted(ctx.authoring.funds))
+            raise OptionError(
+                f"options.funds: {alias!r} is neither a fund name ({known}) nor a ticker"
+                " of the universe"
+            )
     names = {t: n for t, n in ctx.indexes.values()} | {t: r.name for t, r in ctx.refs.items()}
-    series = [drawdown_series(ctx.dataset, t, ctx.as_of) for t in dict.fromkeys(tickers)]
-    series = [s for s in series if not s.reason] or series
-    lines = [_line(s, names.get(s.id.split(".")[1], s.label)) for s in series]
+    pairs = [(t, drawdown_series(ctx.dataset, t, ctx.as_of)) for t in dict.fromkeys(tickers)]
+    pairs = [(t, s) for t, s in pairs if not s.reason] or pairs
+    series = [s for _, s in pairs]
+    lines = [_line(s, names.get(t, s.label)) for t, s in pairs]
     alt = "Line chart of drawdowns from the running peak over 12 months: " + "; ".join(
         f"{s.label} deepest {formatting.format_percent(min(p[1] for p in s.points))}"
         for s in series
@@ -147,7 +169,7 @@ def drawdowns(ctx: ComposeContext, cfg: ChartConfig, chart_id: str) -> Chart:
 
 def exposure(ctx: ComposeContext, cfg: ChartConfig, chart_id: str) -> Chart:
     """AUM-weighted exposure of theme ETFs by bucket (or ``options: {by: sector}``)."""
-    by = str(cfg.options.get("by", "bucket"))
+    by = option_choice(cfg.options, "by", ("bucket", "sector"))
     prefix = f"theme.exposure.{by}."
     tracker = Tracker()
     facts = [tracker.use(ctx.facts[k]) for k in ctx.facts if k.startswith(prefix)]

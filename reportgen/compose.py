@@ -16,7 +16,7 @@ from markupsafe import Markup
 
 from reportgen.authoring import AuthoringContext, AuthoringError, FundRef, Usage
 from reportgen.chart_blocks import CHARTS, ChartDataError
-from reportgen.compose_context import ComposeContext, citation_for
+from reportgen.compose_context import ComposeContext, OptionError, citation_for
 from reportgen.config import BlockConfig, LoadedConfig, scenario_assumptions, slug
 from reportgen.dataset import Dataset
 from reportgen.document import (
@@ -80,7 +80,7 @@ class _Composer:
         mark = self.config.source.mark_for(loc)
         line = mark.line
         if err.lineno is not None:
-            line += err.lineno - 1 + (1 if self._is_block_scalar(mark.line, mark.column) else 0)
+            line = self._error_line(loc, mark.line, mark.column, err.lineno)
         where = f" (section {section!r})" if section else ""
         key = ".".join(str(p) for p in loc)
         self.problems.append(
@@ -88,6 +88,32 @@ class _Composer:
                 self.config.source.path, line, None, f"{key}: {err}{where}", char_column=mark.column
             )
         )
+
+    def _error_line(self, loc: Location, line: int, column: int, lineno: int) -> int:
+        """The config line of template line ``lineno`` of the value at ``loc``.
+
+        A ``|`` block keeps its lines, so the offset is direct. Folded (``>``) and plain
+        multi-line values reach Jinja as one line; for those the raw lines, as written, are
+        rendered again to find the line the error is really on.
+        """
+        block = self._is_block_scalar(line, column)
+        last, style = self.config.source.extents.get(loc, (line, None))
+        if style == "|" or last <= line + (1 if block else 0):
+            return line + lineno - 1 + (1 if block else 0)
+        first = line + 1 if block else line
+        try:
+            lines = self.config.path.read_text(encoding="utf-8").splitlines()[first - 1 : last]
+        except OSError:
+            return first
+        if not block and lines:
+            lines[0] = lines[0][column - 1 :]
+        raw = "\n".join(s.strip() for s in lines)
+        try:
+            self.ctx.authoring.render_markdown(raw)
+        except AuthoringError as again:
+            if again.lineno is not None:
+                return first + again.lineno - 1
+        return first
 
     def _is_block_scalar(self, line: int, column: int) -> bool:
         """Whether the value at line:column is a ``|`` or ``>`` block (text starts a line later)."""
@@ -145,7 +171,13 @@ class _Composer:
                     section,
                 )
                 return None
-            return builder(self.ctx, block.table)
+            try:
+                return builder(self.ctx, block.table)
+            except OptionError as exc:
+                self._problem(
+                    (*loc, "table", "options"), f"table {block.table.kind}: {exc}", section
+                )
+                return None
         if kind == "chart":
             assert block.chart is not None
             chart_builder = CHARTS.get(block.chart.kind)
@@ -158,6 +190,11 @@ class _Composer:
                 return None
             try:
                 return chart_builder(self.ctx, block.chart, f"{section}-{block.chart.kind}-{n}")
+            except OptionError as exc:
+                self._problem(
+                    (*loc, "chart", "options"), f"chart {block.chart.kind}: {exc}", section
+                )
+                return None
             except ChartDataError as exc:
                 # nothing to draw on this dataset: say so where the chart would be, never fail
                 caption = block.chart.caption or block.chart.kind.replace("_", " ").capitalize()

@@ -16,7 +16,25 @@ from reportgen.dataset import Dataset
 from reportgen.document import Cell, Citation
 from reportgen.facts import Fact, FactSet
 
-NOT_APPLICABLE = "–"  # an id that does not exist for this row (e.g. beta of an index)
+NOT_APPLICABLE = "–"
+
+
+class OptionError(Exception):
+    """A table or chart option that is wrong whatever the data (reported at its config line)."""
+
+
+def option_int(options: dict[str, object], key: str, default: int, minimum: int = 1) -> int:
+    value = options.get(key, default)
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        raise OptionError(f"options.{key}: expected a whole number >= {minimum}, found {value!r}")
+    return value
+
+
+def option_choice(options: dict[str, object], key: str, choices: tuple[str, ...]) -> str:
+    value = options.get(key, choices[0])
+    if value not in choices:
+        raise OptionError(f"options.{key}: expected one of {', '.join(choices)}, found {value!r}")
+    return str(value)  # an id that does not exist for this row (e.g. beta of an index)
 
 
 @dataclass

@@ -167,7 +167,10 @@ class ReportConfig(_Strict):
     page_size: Literal["A4", "Letter"] = "A4"
     templates: str | None = None
     """A folder of templates searched before the built-in ones, relative to the config."""
-    funds: dict[str, FundSelector] = Field(default_factory=dict)
+    funds: dict[Annotated[str, Field(pattern=r"^[A-Za-z][A-Za-z0-9_]*$")], FundSelector] = Field(
+        default_factory=dict
+    )
+    """Named fund selectors; a name is letters, digits and _ (it is used as ``@name``)."""
     assumptions: dict[str, Assumption] = Field(default_factory=dict)
     scenario: ScenarioConfig = Field(default_factory=ScenarioConfig)
     key_figures: list[KeyFigureConfig] = Field(default_factory=list)
@@ -229,6 +232,14 @@ _EXPECTED = {
 }
 
 
+_BOUNDS = {
+    "greater_than": (">", "gt"),
+    "greater_than_equal": (">=", "ge"),
+    "less_than": ("<", "lt"),
+    "less_than_equal": ("<=", "le"),
+}
+
+
 def _found(value: Any, kind: str) -> str:
     if kind == "missing":
         return "nothing"
@@ -251,8 +262,13 @@ def problems_from_validation(
             expected = "expected " + err["ctx"]["expected"]
         elif kind == "value_error":
             expected = str(err["ctx"]["error"])
-        elif kind == "greater_than_equal":
-            expected = f"expected a number >= {err['ctx']['ge']}"
+        elif kind in _BOUNDS:
+            op, ctx_key = _BOUNDS[kind]
+            expected = f"expected a number {op} {err['ctx'][ctx_key]:g}"
+        elif kind == "too_short":
+            expected = f"expected at least {err['ctx']['min_length']} item(s)"
+        elif kind == "too_long":
+            expected = f"expected at most {err['ctx']['max_length']} item(s)"
         else:
             expected = _EXPECTED.get(kind, "expected " + err["msg"][0].lower() + err["msg"][1:])
         if kind == "extra_forbidden":
@@ -272,12 +288,16 @@ def problems_from_validation(
 def _allowed_keys(model: type[BaseModel], loc: tuple[Any, ...]) -> str:
     """The keys valid at ``loc``, for "unknown key" messages (best effort)."""
     current: Any = model
+    skip_next = False
     for part in loc:
-        if isinstance(part, int) or current is None:
+        if isinstance(part, int) or current is None or skip_next:
+            skip_next = False
             continue
         field = getattr(current, "model_fields", {}).get(part)
         if field is None:
             return ""
+        # a mapping of names to models (funds, assumptions): the next part is a name, not a key
+        skip_next = getattr(field.annotation, "__origin__", None) is dict
         current = _model_of(field.annotation)
     fields = getattr(current, "model_fields", None)
     return ", ".join(fields) if fields else ""

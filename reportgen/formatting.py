@@ -90,26 +90,17 @@ def format_bps(value: float) -> str:
 def format_usd(value: float) -> str:
     """Money in the note's compact form: $4.2bn, $350.0m, $850k, $900.
 
-    The scale is chosen *after* rounding, so 999.96 million reads "$1.0bn",
-    not "$1000.0m".
+    The smallest scale whose *rounded* figure stays below 1,000 is used, so
+    950 million reads "$950.0m" and 999.96 million reads "$1.0bn", never
+    "$1000.0m"; billions are the last resort ("$1,250.0bn").
     """
-    magnitude = abs(value)
-    neg = value < 0
-    text = None
-    for scale, suffix, decimals in ((1e9, "bn", 1), (1e6, "m", 1), (1e3, "k", 0)):
-        rounded = round_half_away(magnitude / scale, decimals)
-        if rounded >= 1:
-            upper = {"m": 1000, "k": 1000}.get(suffix)
-            if upper is not None and rounded >= upper:
-                continue  # belongs to the next scale up; handled by the earlier loop pass
-            text = f"${rounded:.{decimals}f}{suffix}"
+    scales = (("", 0, 0), ("k", 3, 0), ("m", 6, 1), ("bn", 9, 1))
+    for suffix, power, decimals in scales:
+        rounded = round_half_away(abs(value), decimals, -power)
+        if rounded < 1000 or suffix == "bn":
             break
-    if text is None:
-        rounded = round_half_away(magnitude, 0)
-        text = f"${rounded:.0f}"
-        if rounded == 0:
-            neg = False
-    return (MINUS if neg else "") + text
+    sign = MINUS if value < 0 and rounded != 0 else ""
+    return f"{sign}${rounded:,.{decimals}f}{suffix}"
 
 
 def format_ratio(value: float) -> str:

@@ -9,6 +9,7 @@ delete someone's work.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import tempfile
@@ -19,17 +20,36 @@ from reportgen.errors import UsageError
 
 #: A folder holding this file was written by reportgen and may be replaced by a rebuild.
 MARKER = "manifest.json"
-_OLD_PREFIX = ".old-"
+
+
+def _old(out_dir: Path) -> Path:
+    """Where the previous output waits during a swap: one fixed name, so there is never a choice."""
+    return out_dir.parent / f".{out_dir.name}.old"
 
 
 def _recover(out_dir: Path) -> None:
-    """Finish a swap a killed build left half done: put the previous output back."""
-    parent = out_dir.parent
-    if out_dir.exists() or not parent.is_dir():
+    """Finish what a killed build left: put the previous output back, or drop a stale copy."""
+    old = _old(out_dir)
+    if not old.exists():
         return
-    olds = sorted(parent.glob(f".{out_dir.name}{_OLD_PREFIX}*"))
-    if olds:
-        os.rename(olds[-1], out_dir)
+    if out_dir.exists():
+        shutil.rmtree(old, ignore_errors=True)  # the swap had completed; only cleanup was lost
+    else:
+        os.rename(old, out_dir)
+
+
+def is_reportgen_output(out_dir: Path) -> bool:
+    """A folder whose manifest.json is a reportgen manifest (any other manifest.json is not)."""
+    try:
+        data = json.loads((out_dir / MARKER).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    return (
+        isinstance(data, dict)
+        and isinstance(data.get("inputs"), dict)
+        and isinstance(data.get("outputs"), dict)
+        and str(data["inputs"].get("versions", {}).get("reportgen", "")) != ""
+    )
 
 
 def check_replaceable(out_dir: Path) -> None:
@@ -38,7 +58,7 @@ def check_replaceable(out_dir: Path) -> None:
     if out_dir.exists():
         if not out_dir.is_dir():
             raise UsageError(f"{out_dir}: expected an output folder, found a file")
-        if any(out_dir.iterdir()) and not (out_dir / MARKER).is_file():
+        if any(out_dir.iterdir()) and not is_reportgen_output(out_dir):
             raise UsageError(
                 f"{out_dir}: not a reportgen output folder (no {MARKER}); "
                 "refusing to replace it - choose an empty or new folder"
@@ -61,10 +81,13 @@ def publish(out_dir: Path, files: Mapping[str, bytes]) -> None:
                 fh.flush()
                 os.fsync(fh.fileno())
         if out_dir.exists():
-            old = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}{_OLD_PREFIX}", dir=parent))
-            os.rmdir(old)
+            old = _old(out_dir)
             os.rename(out_dir, old)
-            os.rename(staging, out_dir)
+            try:
+                os.rename(staging, out_dir)
+            except OSError:
+                os.rename(old, out_dir)  # put the previous output back before failing
+                raise
             shutil.rmtree(old, ignore_errors=True)
         else:
             os.rename(staging, out_dir)

@@ -11,7 +11,13 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 
 from reportgen import formatting
-from reportgen.compose_context import NOT_APPLICABLE, ComposeContext, Tracker
+from reportgen.compose_context import (
+    NOT_APPLICABLE,
+    ComposeContext,
+    Tracker,
+    option_choice,
+    option_int,
+)
 from reportgen.config import TableConfig
 from reportgen.document import Cell, Table
 from reportgen.metrics_base import performance_quarter_end
@@ -146,7 +152,7 @@ def fund_list(ctx: ComposeContext, cfg: TableConfig) -> Table:
 def largest_funds(ctx: ComposeContext, cfg: TableConfig) -> Table:
     """The largest theme ETFs by AUM with their flows and spreads (``options: {count: 5}``)."""
     tracker = Tracker()
-    count = int(cfg.options.get("count", 5))
+    count = option_int(cfg.options, "count", 5)
     rows = []
     for t in ctx.etfs("theme")[:count]:
         rows.append(
@@ -216,7 +222,7 @@ def liquidity(ctx: ComposeContext, cfg: TableConfig) -> Table:
 def exposure(ctx: ComposeContext, cfg: TableConfig) -> Table:
     """AUM-weighted exposure of theme ETFs by bucket (or sector, ``options: {by: sector}``)."""
     tracker = Tracker()
-    by = str(cfg.options.get("by", "bucket"))
+    by = option_choice(cfg.options, "by", ("bucket", "sector"))
     prefix = f"theme.exposure.{by}."
     ids = sorted(
         (k for k in ctx.facts if k.startswith(prefix)),

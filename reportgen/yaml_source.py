@@ -10,7 +10,7 @@ aliases/anchors and non-standard tags are refused outright.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +34,8 @@ class YamlDocument:
     path: str
     data: Any
     marks: dict[Location, Mark]
+    #: per value: (last line, scalar style) - to locate errors inside multi-line text
+    extents: dict[Location, tuple[int, str | None]] = field(default_factory=dict)
 
     def mark_for(self, loc: Location) -> Mark:
         """The position of ``loc``, or of its nearest ancestor that has one."""
@@ -49,7 +51,11 @@ class YamlDocument:
 
 
 #: Tags PyYAML's implicit resolver may attach to plain scalars; we re-resolve those ourselves.
+#: The tag our loader gives every plain (unquoted, untagged) scalar, resolved by resolve_scalar.
+PLAIN = "tag:reportgen,2026:plain"
+
 _SAFE_TAGS = {
+    PLAIN,
     "tag:yaml.org,2002:str",
     "tag:yaml.org,2002:int",
     "tag:yaml.org,2002:float",
@@ -74,7 +80,7 @@ def resolve_scalar(node: yaml.ScalarNode) -> Any:
     schema as strings and are refused there by name if a number or flag was expected.
     """
     text = node.value
-    if node.style is not None or node.tag == "tag:yaml.org,2002:str":
+    if node.tag != PLAIN:  # quoted, or explicitly tagged !!str
         return text
     if text in ("", "~", "null", "Null", "NULL"):
         return None
@@ -93,6 +99,7 @@ class _Reader:
     def __init__(self, path: str) -> None:
         self.path = path
         self.marks: dict[Location, Mark] = {}
+        self.extents: dict[Location, tuple[int, str | None]] = {}
         self.problems: list[Problem] = []
 
     def _mark(self, node: yaml.Node) -> Mark:
@@ -104,6 +111,8 @@ class _Reader:
 
     def convert(self, node: yaml.Node, loc: Location) -> Any:
         self.marks[loc] = self._mark(node)
+        if isinstance(node, yaml.ScalarNode) and node.end_mark is not None:
+            self.extents[loc] = (node.end_mark.line + 1, node.style)
         if node.tag not in _SAFE_TAGS:
             self._problem(node, f"expected a plain YAML value, found the tag {node.tag}")
             return None
@@ -155,8 +164,17 @@ def _anchor_problems(text: str, path: str) -> list[Problem]:
     return problems
 
 
+class _PlainLoader(yaml.SafeLoader):
+    """Leaves plain scalars untyped (PyYAML's YAML 1.1 rules would read ``on`` as true)."""
+
+    def resolve(self, kind: Any, value: Any, implicit: Any) -> Any:
+        if kind is yaml.ScalarNode and implicit[0]:
+            return PLAIN
+        return super().resolve(kind, value, implicit)
+
+
 def _compose(text: str) -> yaml.Node | None:
-    loader = yaml.SafeLoader(text)
+    loader = _PlainLoader(text)
     try:
         return loader.get_single_node()
     finally:
@@ -196,4 +214,4 @@ def read_yaml(path: Path, display_path: str | None = None) -> YamlDocument:
     problems = anchors + reader.problems
     if problems:
         raise InputError(sorted(problems, key=lambda p: (p.line or 0, p.char_column or 0)))
-    return YamlDocument(shown, data, reader.marks)
+    return YamlDocument(shown, data, reader.marks, reader.extents)

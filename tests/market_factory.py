@@ -83,9 +83,11 @@ BENCHMARK_INDEX = IndexSpec("TECX", "Synthetic Broad Tech Index", 5000.0, 0.18)
 
 DEFAULT_ETFS: tuple[EtfSpec, ...] = (
     EtfSpec("AIBG", "Northgate AI Leaders ETF", "theme", "Northgate Funds", 0.0045, 6.0e9, 0.01),
-    EtfSpec("AIRB", "Kestrel Robotics & AI ETF", "theme", "Kestrel Capital", 0.0068, 3.0e9, 0.04),
-    EtfSpec("AISW", "Larchmont AI Software ETF", "theme", "Larchmont Advisors", 0.0055, 1.5e9),
-    EtfSpec("AICH", "Osprey AI Chips ETF", "theme", "Osprey Investments", 0.0060, 0.5e9, -0.03),
+    EtfSpec("AIRB", "Kestrel Robotics & AI ETF", "theme", "Kestrel Capital", 0.0068, 3.0e9),
+    EtfSpec(
+        "AISW", "Larchmont AI Software ETF", "theme", "Larchmont Advisors", 0.0055, 1.5e9, -0.02
+    ),
+    EtfSpec("AICH", "Osprey AI Chips ETF", "theme", "Osprey Investments", 0.0060, 0.5e9, 0.08),
     EtfSpec("TKBR", "Northgate Broad Tech ETF", "benchmark", "Northgate Funds", 0.0008, 20e9),
     EtfSpec("TKCR", "Core Technology Tracker", "benchmark", "Core Index Shares", 0.0003, 9e9),
 )
@@ -134,23 +136,29 @@ def _month_end(d: date) -> date:
     return day
 
 
-def _index_path(
-    spec: IndexSpec, days: list[date], year_start: int, ytd: float, rng: random.Random
-) -> list[float]:
-    """Closes (rounded to 6 decimals) whose YTD return from days[year_start - 1] is ``ytd``."""
-    sigma = spec.vol / math.sqrt(252)
-    steps = [rng.gauss(0.0003, sigma) for _ in days[1:]]
-    # steps[i] moves days[i] -> days[i + 1]; the year's steps start at index year_start - 1
+def _raw_steps(
+    days: list[date], rng: random.Random, vols: dict[str, float]
+) -> dict[str, list[float]]:
+    """Seeded daily log returns of both indexes; the theme moves with the benchmark (beta 1.3)."""
+    n = len(days) - 1
+    day_vol = {role: vol / math.sqrt(252) for role, vol in vols.items()}
+    bench = [rng.gauss(0.0003, day_vol["benchmark"]) for _ in range(n)]
+    rest = math.sqrt(max(day_vol["theme"] ** 2 - (1.3 * day_vol["benchmark"]) ** 2, 0.0))
+    theme = [1.3 * b + rng.gauss(0.0, rest) for b in bench]
+    return {"theme": theme, "benchmark": bench}
+
+
+def _index_path(spec: IndexSpec, steps: list[float], year_start: int, ytd: float) -> list[float]:
+    """Closes (rounded to 6 decimals) whose YTD return from close[year_start - 1] is ``ytd``."""
+    # steps[i] moves day i -> day i + 1; the year's steps start at index year_start - 1
     ytd_steps = steps[year_start - 1 :]
     shift = (math.log1p(ytd) - sum(ytd_steps)) / len(ytd_steps)
     steps = steps[: year_start - 1] + [s + shift for s in ytd_steps]
-    closes, level = [], spec.first_level
-    for k in range(len(days)):
-        if k:
-            level *= math.exp(steps[k - 1])
+    closes, level = [round(spec.first_level, 6)], spec.first_level
+    for step in steps:
+        level *= math.exp(step)
         closes.append(round(level, 6))
-    base = closes[year_start - 1]
-    closes[-1] = round(base * (1 + ytd), 6)
+    closes[-1] = round(closes[year_start - 1] * (1 + ytd), 6)
     return closes
 
 
@@ -183,8 +191,10 @@ def market_tables(
     year_start = next(k for k, d in enumerate(days) if d > dec31)
     indexes = {"theme": theme_index, "benchmark": benchmark_index}
     ytds = {"theme": theme_ytd, "benchmark": benchmark_ytd}
+    steps = _raw_steps(days, rng, {role: spec.vol for role, spec in indexes.items()})
     levels = {
-        role: _index_path(spec, days, year_start, ytds[role], rng) for role, spec in indexes.items()
+        role: _index_path(spec, steps[role], year_start, ytds[role])
+        for role, spec in indexes.items()
     }
 
     tables: dict[str, Any] = {
