@@ -83,6 +83,18 @@ def input_files(config: LoadedConfig, dataset: Dataset) -> dict[str, Path]:
     return files
 
 
+def kept_inputs(sources: dict[str, Path]) -> list[str]:
+    """The inputs copied into the output folder: data, config, commentary, user templates.
+
+    Built-in templates and fonts belong to the reportgen version recorded in the manifest.
+    """
+    return sorted(
+        n
+        for n in sources
+        if n.split("/", 1)[0] in ("dataset", "config") or n.startswith("templates/user/")
+    )
+
+
 def _commentary_files(config: LoadedConfig) -> list[Path]:
     return [
         resolve_inside(config.path.parent, block.paragraph_file)
@@ -144,7 +156,7 @@ def build(
 
         html = render_html(document, template_dirs=template_dirs(config))
     with _stage("pdf", timings, report):
-        from reportgen.render_pdf import render_pdf_result
+        from reportgen.render_pdf import PdfOptions, render_pdf_result
 
         meta = document.metadata
         pdf = render_pdf_result(
@@ -154,16 +166,20 @@ def build(
             subject=meta["subject"],
             keywords=(meta["keywords"],),
             created=created_at(as_of),
+            options=PdfOptions(variant="pdf/a-3b"),
         )
+    sources = input_files(config, dataset)
     files: dict[str, bytes] = {
         "facts.json": facts_json(config, as_of, facts),
         "report.html": html.encode("utf-8"),
         "report.pdf": pdf.pdf,
+        # the exact inputs, so the folder alone can be checked and rebuilt years later
+        **{f"inputs/{name}": sources[name].read_bytes() for name in kept_inputs(sources)},
     }
     with _stage("manifest", timings, report):
         files["manifest.json"] = manifest.dumps(
             {
-                "inputs": manifest.inputs_part(input_files(config, dataset), as_of),
+                "inputs": manifest.inputs_part(sources, as_of),
                 "outputs": manifest.outputs_part(files),
             }
         )

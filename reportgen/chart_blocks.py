@@ -61,6 +61,8 @@ def _chart(
         svg=Markup(svg.svg),
         alt=svg.alt,
         citation=cit,
+        chart_type=svg.kind,
+        value_range=svg.value_range,
     )
 
 

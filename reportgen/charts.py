@@ -135,6 +135,10 @@ class ChartSVG:
     svg: str
     chart_id: str
     alt: str
+    #: "line", "bar", "hbar" or "scatter", and the value axis's drawn range, so the
+    #: compliance stage can check that a bar chart's axis includes zero
+    kind: str = "line"
+    value_range: tuple[float, float] = (0.0, 0.0)
 
 
 @dataclass(frozen=True)
@@ -319,6 +323,7 @@ def _render(
     title: str,
     build: Callable[[Figure, Axes], None],
     *,
+    kind: str,
     height: float | None = None,
 ) -> ChartSVG:
     """Build a chart in the house style and return it as finished inline SVG.
@@ -348,7 +353,14 @@ def _render(
         build(fig, ax)
         buf = StringIO()
         fig.savefig(buf, format="svg", metadata=_NO_METADATA)
-    return ChartSVG(svg=_finish_svg(buf.getvalue(), prefix, alt), chart_id=prefix, alt=alt)
+        low, high = ax.get_xlim() if kind == "hbar" else ax.get_ylim()
+    return ChartSVG(
+        svg=_finish_svg(buf.getvalue(), prefix, alt),
+        chart_id=prefix,
+        alt=alt,
+        kind=kind,
+        value_range=(float(min(low, high)), float(max(low, high))),
+    )
 
 
 _TOKEN = re.compile(r"<[^>]*>|[^<]+")
@@ -525,7 +537,7 @@ def line_chart(
         if end_labels:
             _end_labels(fig, ax, prepared, handles, unit, style)
 
-    return _render(chart_id, alt, title, build)
+    return _render(chart_id, alt, title, build, kind="line")
 
 
 def _legend_above(fig: Figure, ax: Axes, handles: list[Line2D], labels: list[str]) -> None:
@@ -741,7 +753,7 @@ def bar_chart(
                     color=MUTED_TEXT,
                 )
 
-    return _render(chart_id, alt, title, build)
+    return _render(chart_id, alt, title, build, kind="bar")
 
 
 def hbar_chart(
@@ -814,7 +826,7 @@ def hbar_chart(
 
     # Bars keep a steady thickness: the figure grows with the number of categories.
     height = min(4.2, max(1.6, 0.75 + 0.3 * len(vals) + (0.2 if title else 0.0)))
-    return _render(chart_id, alt, title, build, height=height)
+    return _render(chart_id, alt, title, build, kind="hbar", height=height)
 
 
 # --------------------------------------------------------------------------- scatter
@@ -921,4 +933,4 @@ def scatter_chart(
             )
             note.set_in_layout(False)
 
-    return _render(chart_id, alt, title, build)
+    return _render(chart_id, alt, title, build, kind="scatter")

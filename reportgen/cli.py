@@ -87,8 +87,14 @@ def build(ctx: click.Context, config: Path, data_dir: Path, as_of: date, out_dir
         for warning in result.warnings:
             click.echo(f"warning: {warning}", err=True)
         click.echo(
-            f"Built {len(result.facts)} facts into {out_dir}/ ({', '.join(sorted(result.files))})"
+            f"Built {len(result.facts)} facts into {out_dir}/"
+            f" ({', '.join(_top_level(result.files))})"
         )
+
+
+def _top_level(files: dict[str, bytes]) -> list[str]:
+    """Files and folders directly inside the output folder ("inputs/" for the copies)."""
+    return sorted({name.split("/", 1)[0] + ("/" if "/" in name else "") for name in files})
 
 
 def main() -> None:

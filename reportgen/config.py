@@ -15,6 +15,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from reportgen.compliance.settings import ComplianceConfig
 from reportgen.errors import InputError, Problem
 from reportgen.yaml_source import Location, YamlDocument, read_yaml
 
@@ -175,6 +176,8 @@ class ReportConfig(_Strict):
     scenario: ScenarioConfig = Field(default_factory=ScenarioConfig)
     key_figures: list[KeyFigureConfig] = Field(default_factory=list)
     sections: list[SectionConfig] = Field(default_factory=list)
+    compliance: ComplianceConfig = Field(default_factory=ComplianceConfig)
+    """Regime, rule options and waivers for the compliance checks."""
     disclaimer: str = ""
     footer_disclaimer: str = ""
     legends: list[str] = Field(default_factory=list)

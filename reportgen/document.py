@@ -67,6 +67,10 @@ class Cell:
     fact_id: str | None = None
     numeric: bool = False
     footnote: str | None = None  # marker such as "a" pointing at Table.notes
+    #: a value from the dataset (ticker, name, issuer, sector): printed as data, never a figure
+    data: bool = False
+    #: rendered header text with its marks (an assumption printed in a column title)
+    html: Markup | None = None
 
 
 @dataclass(frozen=True)
@@ -88,6 +92,9 @@ class Chart:
     alt: str
     citation: Citation | None = None
     kind: Literal["chart"] = "chart"
+    #: "line", "bar", "hbar" or "scatter", and the drawn value-axis range (for compliance)
+    chart_type: str = "line"
+    value_range: tuple[float, float] = (0.0, 0.0)
 
 
 @dataclass(frozen=True)

@@ -20,6 +20,7 @@ from reportgen.compose_context import (
 )
 from reportgen.config import TableConfig
 from reportgen.document import Cell, Table
+from reportgen.metrics import order_label, shock_label
 from reportgen.metrics_base import performance_quarter_end
 from reportgen.metrics_extra import exposure_sector_names
 
@@ -58,7 +59,7 @@ def _fund_rows(
     rows = []
     for role in roles:
         for t in ctx.etfs(role):
-            cells = [Cell(t)] + [tracker.cell(ctx, f"etf.{t}.{m}") for m in metrics]
+            cells = [Cell(t, data=True)] + [tracker.cell(ctx, f"etf.{t}.{m}") for m in metrics]
             rows.append(tuple(cells))
     return rows
 
@@ -69,7 +70,7 @@ def _index_rows(
     rows = []
     for role in ("theme", "benchmark"):
         _, name = ctx.indexes[role]
-        cells = [Cell(name if "index" in name.lower() else f"{name} (index)")]
+        cells = [Cell(name, data=True)]
         for m in metrics:
             cells.append(
                 tracker.cell(ctx, f"index.{role}.{m}") if m else Cell(NOT_APPLICABLE, numeric=True)
@@ -81,6 +82,20 @@ def _index_rows(
 def _suffixes(ctx: ComposeContext, marker: str) -> list[str]:
     """The distinct last parts of fact ids containing ``marker`` (".stress.top10.")."""
     return sorted({k.rsplit(".", 1)[1] for k in ctx.facts if marker in k})
+
+
+def _assumption_header(ctx: ComposeContext, text: str, prefix: str, label: str) -> Cell:
+    """A column title that prints a scenario figure, marked as that declared assumption."""
+    for name, a in ctx.authoring.assumptions.items():
+        if not name.startswith(prefix):
+            continue
+        matches = shock_label(a.value) if prefix == "shock_" else order_label(a.value)
+        if matches == label:
+            html, _ = ctx.authoring.render_markdown(
+                f"{text}{{{{ assumption('{name}') }}}}", inline=True
+            )
+            return Cell(html.striptags(), numeric=True, html=html)
+    return Cell(f"{text}{label}", numeric=True)  # not from the scenario: untraced, and flagged
 
 
 def _order_size(label: str) -> float:
@@ -130,9 +145,9 @@ def fund_list(ctx: ComposeContext, cfg: TableConfig) -> Table:
             ref = ctx.refs[t]
             rows.append(
                 (
-                    Cell(t),
-                    Cell(ref.name),
-                    Cell(ref.issuer or formatting.NOT_AVAILABLE),
+                    Cell(t, data=True),
+                    Cell(ref.name, data=True),
+                    Cell(ref.issuer or formatting.NOT_AVAILABLE, data=ref.issuer is not None),
                     Cell(ROLE_NAMES[role]),
                     tracker.cell(ctx, f"etf.{t}.expense_ratio"),
                     tracker.cell(ctx, f"etf.{t}.aum"),
@@ -157,8 +172,8 @@ def largest_funds(ctx: ComposeContext, cfg: TableConfig) -> Table:
     for t in ctx.etfs("theme")[:count]:
         rows.append(
             (
-                Cell(t),
-                Cell(ctx.refs[t].name),
+                Cell(t, data=True),
+                Cell(ctx.refs[t].name, data=True),
                 tracker.cell(ctx, f"etf.{t}.aum"),
                 tracker.cell(ctx, f"etf.{t}.flows.ytd"),
                 tracker.cell(ctx, f"etf.{t}.flows.month"),
@@ -182,8 +197,8 @@ def fees(ctx: ComposeContext, cfg: TableConfig) -> Table:
     rows = _fund_rows(ctx, ("theme", "benchmark"), ("expense_ratio", "fee_drag.10y"), tracker)
     columns = _header("Fund", "Exp. ratio", "10-year fee drag")
     notes = (
-        "Fee drag: the share of an investment lost to fees over ten years at a constant "
-        "expense ratio, 1 - (1 - expense ratio)^10, before any return.",
+        "Fee drag: the share of an investment lost to fees when the expense ratio is charged "
+        "at a constant rate in every year of the period, before any return.",
     )
     return _table("fees", cfg, "Fees and ten-year fee drag", columns, rows, tracker, notes)
 
@@ -196,10 +211,13 @@ def concentration(ctx: ComposeContext, cfg: TableConfig) -> Table:
     for t in ctx.etfs("theme"):
         if f"etf.{t}.top10_weight" not in ctx.facts:
             continue
-        cells = [Cell(t), tracker.cell(ctx, f"etf.{t}.top10_weight")]
+        cells = [Cell(t, data=True), tracker.cell(ctx, f"etf.{t}.top10_weight")]
         cells += [tracker.cell(ctx, f"etf.{t}.stress.top10.{s}") for s in shocks]
         rows.append(tuple(cells))
-    columns = _header("Fund", "Top-10 weight", *(f"Loss if top 10 fall {s}%" for s in shocks))
+    headers = [
+        _assumption_header(ctx, "Loss if top-10 holdings fall ", "shock_", s) for s in shocks
+    ]
+    columns = (*_header("Fund", "Top-10 weight"), *headers)
     without = [t for t in ctx.etfs("theme") if f"etf.{t}.top10_weight" not in ctx.facts]
     notes = ["Loss: top-10 weight times the shock, other holdings unchanged (house scenario)."]
     if without:
@@ -214,8 +232,8 @@ def liquidity(ctx: ComposeContext, cfg: TableConfig) -> Table:
     orders = sorted(_suffixes(ctx, ".days_to_trade."), key=_order_size)
     metrics = ("adv", "spread", *(f"days_to_trade.{o}" for o in orders))
     rows = _fund_rows(ctx, ("theme", "benchmark"), metrics, tracker)
-    labels = (formatting.format_usd(_order_size(o)) for o in orders)
-    columns = _header("Fund", "ADV", "Spread", *(f"Days to trade {lab}" for lab in labels))
+    headers = [_assumption_header(ctx, "Days to trade ", "order_", o) for o in orders]
+    columns = (*_header("Fund", "ADV", "Spread"), *headers)
     return _table("liquidity", cfg, "Liquidity and days to trade", columns, rows, tracker)
 
 
@@ -229,7 +247,7 @@ def exposure(ctx: ComposeContext, cfg: TableConfig) -> Table:
         key=lambda k: (-(ctx.facts[k].value or 0.0), k),
     )
     names = exposure_names(ctx, by)
-    rows = [(Cell(names.get(k, k[len(prefix) :])), tracker.cell(ctx, k)) for k in ids]
+    rows = [(Cell(names.get(k, k[len(prefix) :]), data=True), tracker.cell(ctx, k)) for k in ids]
     rows.append((Cell("Theme AUM covered"), tracker.cell(ctx, "theme.exposure.covered_aum")))
     columns = _header(by.capitalize(), "Weight")
     caption = f"Theme exposure by {by}, AUM-weighted"

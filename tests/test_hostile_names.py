@@ -151,6 +151,11 @@ def legend(builds: dict[str, Built]) -> Built:
 # --------------------------------------------------------------------------- helpers
 
 
+def data(html: str) -> str:
+    """How a value from the dataset is marked in a table cell."""
+    return f'<span class="name">{html}</span>'
+
+
 def esc(text: str) -> str:
     """Escaped once, as HTML text must be."""
     return str(escape(text))
@@ -245,20 +250,22 @@ def test_names_make_no_markdown(hostile: Built, legend: Built) -> None:
 def test_hostile_names_in_tables(hostile: Built) -> None:
     page = hostile.html
     funds = block(page, r'<table[^>]*>(?:(?!</table>).)*?<th scope="col">Issuer</th>.*?</table>')
-    row = block(funds, r"<tr>\s*<th scope=\"row\">A&amp;B</th>.*?</tr>")
-    assert f"<td>{esc(LEADER)}</td>" in row
-    assert f"<td>{esc(LEADER_ISSUER)}</td>" in row
-    na_row = block(funds, r"<tr>\s*<th scope=\"row\">NA</th>.*?</tr>")
-    assert na_row.count("<td>NA</td>") == 2  # name and issuer, as the data spells them
-    assert "n/a" not in na_row and "nan" not in na_row.lower().replace("<td>na</td>", "")
-    assert f"<td>{esc(FIVE)}</td>" in funds and f"<td>{esc(HIDDEN)}</td>" in funds
+    # values from the data are marked as data (<span class="name">), never as figures
+    row = block(funds, r"<tr>\s*<th scope=\"row\">" + data("A&amp;B") + "</th>.*?</tr>")
+    assert f"<td>{data(esc(LEADER))}</td>" in row
+    assert f"<td>{data(esc(LEADER_ISSUER))}</td>" in row
+    na_row = block(funds, r"<tr>\s*<th scope=\"row\">" + data("NA") + "</th>.*?</tr>")
+    assert na_row.count(f"<td>{data('NA')}</td>") == 2  # name and issuer, as the data spells them
+    assert "n/a" not in na_row
+    assert "nan" not in na_row.lower().replace(f"<td>{data('na')}</td>", "")
+    assert f"<td>{data(esc(FIVE))}</td>" in funds and f"<td>{data(esc(HIDDEN))}</td>" in funds
 
 
 def test_sector_name_with_ampersand_in_exposure_table(hostile: Built) -> None:
     slug = "theme.exposure.sector.robotics_automation_ai"
     assert hostile.facts[slug]["value"] > 0
     table = block(hostile.html, r"<table[^>]*>(?:(?!</table>).)*?>Sector<.*?</table>")
-    row = block(table, rf'<th scope="row">{re.escape(esc(SECTOR))}</th>.*?</tr>')
+    row = block(table, rf'<th scope="row">{re.escape(data(esc(SECTOR)))}</th>.*?</tr>')
     assert f'data-fact="{slug}">{hostile.facts[slug]["display"]}<' in row
     assert "Robotics &amp; &lt;Automation&gt; *AI*" in row
 

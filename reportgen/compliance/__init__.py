@@ -1,0 +1,1 @@
+"""Compliance checks on every build (work in progress)."""
