@@ -92,6 +92,80 @@ def build(ctx: click.Context, config: Path, data_dir: Path, as_of: date, out_dir
         )
 
 
+@cli.command()
+@click.argument("config", type=click.Path(path_type=Path, dir_okay=False))
+@click.option("--data", "data_dir", type=click.Path(path_type=Path, file_okay=False))
+@click.option("--as-of", "as_of", callback=_parse_date, help="YYYY-MM-DD (default: latest data)")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
+@click.pass_context
+@_user_errors
+def validate(
+    ctx: click.Context, config: Path, data_dir: Path | None, as_of: date | None, fmt: str
+) -> None:
+    """Check CONFIG (and a dataset) without rendering: every problem at once."""
+    from reportgen.validate import problems_json
+    from reportgen.validate import validate as run_validate
+
+    problems = run_validate(config, data_dir, as_of)
+    if fmt == "json":
+        click.echo(problems_json(problems))
+    else:
+        for p in problems:
+            click.echo(str(p), err=True)
+        if not problems and not ctx.obj["quiet"]:
+            click.echo(f"{config}: no problems found" + (f" with {data_dir}" if data_dir else ""))
+    ctx.exit(EXIT_BAD_INPUT if problems else 0)
+
+
+@cli.command()
+@click.argument("config", required=False, type=click.Path(path_type=Path, dir_okay=False))
+@click.option("--data", "data_dir", required=True, type=click.Path(path_type=Path, file_okay=False))
+@click.option("--as-of", "as_of", required=True, callback=_parse_date, help="YYYY-MM-DD")
+@click.option("--grep", "pattern", help="Only ids containing this text (or matching this regex).")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
+@click.pass_context
+@_user_errors
+def facts(
+    ctx: click.Context,
+    config: Path | None,
+    data_dir: Path,
+    as_of: date,
+    pattern: str | None,
+    fmt: str,
+) -> None:
+    """List the fact ids authors can print, with value, display, source and as-of."""
+    from reportgen.build import metric_params
+    from reportgen.config import load_config
+    from reportgen.dataset import load_dataset
+    from reportgen.metrics import MetricParams, compute_facts
+
+    params = metric_params(load_config(config)) if config else MetricParams()
+    found = compute_facts(load_dataset(data_dir), as_of, params)
+    ids = [k for k in found if _matches(k, pattern)]
+    if fmt == "json":
+        import json
+
+        click.echo(json.dumps({k: found[k].to_json() for k in ids}, indent=2, ensure_ascii=False))
+        return
+    # one line per fact, aligned, so it reads in a terminal and greps in a pipe
+    width = max((len(k) for k in ids), default=2)
+    for k in ids:
+        f = found[k]
+        shown = f.display if f.value is not None else f"{f.display} ({f.reason})"
+        click.echo(f"{k:<{width}}  {shown:>10}  {f.as_of.isoformat()}  {f.source}")
+
+
+def _matches(fact_id: str, pattern: str | None) -> bool:
+    if not pattern:
+        return True
+    if pattern in fact_id:
+        return True
+    try:
+        return re.search(pattern, fact_id) is not None
+    except re.error:
+        return False
+
+
 def _top_level(files: dict[str, bytes]) -> list[str]:
     """Files and folders directly inside the output folder ("inputs/" for the copies)."""
     return sorted({name.split("/", 1)[0] + ("/" if "/" in name else "") for name in files})
