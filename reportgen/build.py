@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
 
-from reportgen import __version__, manifest
+from reportgen import __version__, manifest, records
 from reportgen.config import LoadedConfig, load_config
 from reportgen.dataset import Dataset, load_dataset
 from reportgen.errors import InputError, UsageError
@@ -34,6 +34,7 @@ class BuildResult:
     files: dict[str, bytes]
     timings: dict[str, float] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
+    config: LoadedConfig | None = None
 
 
 @contextmanager
@@ -83,16 +84,21 @@ def input_files(config: LoadedConfig, dataset: Dataset) -> dict[str, Path]:
     return files
 
 
-def kept_inputs(sources: dict[str, Path]) -> list[str]:
-    """The inputs copied into the output folder: data, config, commentary, user templates.
+def stored_inputs(config: LoadedConfig, sources: dict[str, Path]) -> dict[str, Path]:
+    """Where each kept input goes under ``inputs/``: the layout the config expects.
 
-    Built-in templates and fonts belong to the reportgen version recorded in the manifest.
+    Data, config and commentary keep their names; user templates go where the config's
+    ``templates:`` points, so a build from ``inputs/`` finds them. Built-in templates
+    and fonts belong to the reportgen version recorded in the manifest.
     """
-    return sorted(
-        n
-        for n in sources
-        if n.split("/", 1)[0] in ("dataset", "config") or n.startswith("templates/user/")
-    )
+    out: dict[str, Path] = {}
+    for name, path in sources.items():
+        if name.split("/", 1)[0] in ("dataset", "config"):
+            out[name] = path
+        elif name.startswith("templates/user/") and config.model.templates is not None:
+            rel = Path(config.model.templates) / name.removeprefix("templates/user/")
+            out[f"config/{rel.as_posix()}"] = path
+    return dict(sorted(out.items()))
 
 
 def _commentary_files(config: LoadedConfig) -> list[Path]:
@@ -131,17 +137,23 @@ def check_environment() -> None:
         )
 
 
-def build(
+DRAFT_MARK = "Draft - not approved for distribution"
+
+
+def make_files(
     config_path: Path,
     data_dir: Path,
     as_of: date,
-    out_dir: Path,
     *,
+    draft: bool = True,
     report: Reporter | None = None,
 ) -> BuildResult:
+    """Run every stage in memory and return the output folder's files (nothing written).
+
+    ``draft=False`` renders the same note without the draft mark: the approved PDF.
+    """
     timings: dict[str, float] = {}
     check_environment()
-    check_replaceable(out_dir)
     with _stage("load", timings, report):
         config = load_config(config_path)
         dataset = load_dataset(data_dir)
@@ -155,8 +167,12 @@ def build(
         from reportgen.render_html import render_html
 
         html = render_html(document, template_dirs=template_dirs(config))
+    sources = input_files(config, dataset)
+    facts_bytes = facts_json(config, as_of, facts)
+    inputs = manifest.inputs_part(sources, as_of)
+    inputs["config"] = f"config/{config.path.name}"
     with _stage("pdf", timings, report):
-        from reportgen.render_pdf import PdfOptions, render_pdf_result
+        from reportgen.render_pdf import EmbeddedFile, PdfOptions, render_pdf_result
 
         meta = document.metadata
         pdf = render_pdf_result(
@@ -166,23 +182,59 @@ def build(
             subject=meta["subject"],
             keywords=(meta["keywords"],),
             created=created_at(as_of),
-            options=PdfOptions(variant="pdf/a-3b"),
+            options=PdfOptions(variant="pdf/a-3b", draft_mark=DRAFT_MARK if draft else None),
+            attachments=(
+                EmbeddedFile("facts.json", facts_bytes, "Every figure of the note, sourced"),
+                EmbeddedFile(
+                    "manifest-inputs.json",
+                    manifest.dumps(inputs),
+                    "Hashes of every input and the software versions that made the note",
+                ),
+            ),
         )
-    sources = input_files(config, dataset)
     files: dict[str, bytes] = {
-        "facts.json": facts_json(config, as_of, facts),
+        "facts.json": facts_bytes,
         "report.html": html.encode("utf-8"),
         "report.pdf": pdf.pdf,
         # the exact inputs, so the folder alone can be checked and rebuilt years later
-        **{f"inputs/{name}": sources[name].read_bytes() for name in kept_inputs(sources)},
+        **{
+            f"inputs/{name}": path.read_bytes()
+            for name, path in stored_inputs(config, sources).items()
+        },
     }
     with _stage("manifest", timings, report):
         files["manifest.json"] = manifest.dumps(
-            {
-                "inputs": manifest.inputs_part(sources, as_of),
-                "outputs": manifest.outputs_part(files),
-            }
+            {"inputs": inputs, "outputs": manifest.outputs_part(files)}
         )
-    with _stage("write", timings, report):
-        publish(out_dir, files)
-    return BuildResult(out_dir, facts, files, timings)
+    return BuildResult(Path(), facts, files, timings, config=config)
+
+
+def build(
+    config_path: Path,
+    data_dir: Path,
+    as_of: date,
+    out_dir: Path,
+    *,
+    report: Reporter | None = None,
+) -> BuildResult:
+    """Build a draft into ``out_dir``; the folder changes only if every stage succeeded."""
+    check_environment()
+    check_replaceable(out_dir)
+    result = make_files(config_path, data_dir, as_of, report=report)
+    with _stage("write", result.timings, report):
+        publish(out_dir, result.files)
+        config = result.config
+        assert config is not None
+        records.append(
+            (out_dir.resolve().parent / config.model.approval.records).resolve(),
+            {
+                "event": "build",
+                "out": out_dir.name,
+                "report": config.model.id,
+                "as_of": as_of.isoformat(),
+                "draft_sha256": manifest.sha256_bytes(result.files["report.pdf"]),
+                "manifest_sha256": manifest.sha256_bytes(result.files["manifest.json"]),
+            },
+        )
+    result.out_dir = out_dir
+    return result

@@ -155,6 +155,70 @@ def facts(
         click.echo(f"{k:<{width}}  {shown:>10}  {f.as_of.isoformat()}  {f.source}")
 
 
+@cli.command()
+@click.argument("out_dir", type=click.Path(path_type=Path, file_okay=False))
+@click.option("--reviewer", required=True, help="Who decides (a name).")
+@click.option("--role", default="", help="The reviewer's role, e.g. Compliance.")
+@click.option("--comment", default="", help="Why; required with --reject.")
+@click.option("--reject", is_flag=True, help="Record a rejection instead of an approval.")
+@click.pass_context
+@_user_errors
+def approve(
+    ctx: click.Context, out_dir: Path, reviewer: str, role: str, comment: str, reject: bool
+) -> None:
+    """Approve (or --reject) the draft in OUT_DIR; writes approval.json and, once enough
+    distinct reviewers approved, report-approved.pdf."""
+    from reportgen.approval import decide
+
+    state = decide(out_dir, reviewer=reviewer, role=role, comment=comment, reject=reject)
+    if not ctx.obj["quiet"]:
+        if state["status"] == "approved":
+            click.echo(
+                f"Approved by {', '.join(state['approvers'])}: {out_dir}/report-approved.pdf"
+            )
+        elif state["status"] == "rejected":
+            click.echo(f"Rejection by {reviewer} recorded in {out_dir}/approval.json")
+        else:
+            click.echo(
+                f"Approval by {reviewer} recorded; {len(state['approvers'])} of "
+                f"{state['required_approvers']} required approvers so far"
+            )
+
+
+@cli.command()
+@click.argument("out_dir", type=click.Path(path_type=Path, file_okay=False))
+@click.pass_context
+@_user_errors
+def rebuild(ctx: click.Context, out_dir: Path) -> None:
+    """Rebuild the draft in OUT_DIR from the folder alone and compare it byte for byte."""
+    from reportgen.approval import rebuild as run_rebuild
+
+    differences = run_rebuild(out_dir)
+    if differences:
+        for line in differences:
+            click.echo(line)
+        ctx.exit(1)
+    if not ctx.obj["quiet"]:
+        click.echo(f"{out_dir}: reproduced byte for byte from its inputs")
+
+
+@cli.command("verify-log")
+@click.argument("log", type=click.Path(path_type=Path, dir_okay=False, exists=True))
+@click.pass_context
+@_user_errors
+def verify_log(ctx: click.Context, log: Path) -> None:
+    """Check the audit log's hash chain; exit 1 naming each altered line."""
+    from reportgen.records import verify_log as run_verify
+
+    problems = run_verify(log)
+    for line in problems:
+        click.echo(line)
+    if problems:
+        ctx.exit(1)
+    if not ctx.obj["quiet"]:
+        click.echo(f"{log}: chain intact")
+
+
 def _matches(fact_id: str, pattern: str | None) -> bool:
     if not pattern:
         return True

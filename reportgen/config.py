@@ -87,6 +87,16 @@ class ScenarioConfig(_Strict):
     """The illustrative investment the fee drag is described on."""
 
 
+class ApprovalConfig(_Strict):
+    """Who must approve a draft before the approved PDF is written, and where records go."""
+
+    required_approvers: Annotated[int, Field(ge=1, le=5)] = 1
+    """Distinct reviewers who must approve the same draft (2 for four eyes)."""
+    records: Annotated[str, Field(min_length=1)] = "."
+    """Folder of the audit log, relative to the folder holding the output folders
+    (``.`` puts ``reportgen-log.jsonl`` beside ``out/2026-03/``, i.e. in ``out/``)."""
+
+
 class KeyFigureConfig(_Strict):
     """One figure in the key-figures box under the headline."""
 
@@ -177,6 +187,7 @@ class ReportConfig(_Strict):
     key_figures: list[KeyFigureConfig] = Field(default_factory=list)
     sections: list[SectionConfig] = Field(default_factory=list)
     compliance: ComplianceConfig = Field(default_factory=ComplianceConfig)
+    approval: ApprovalConfig = Field(default_factory=ApprovalConfig)
     """Regime, rule options and waivers for the compliance checks."""
     disclaimer: str = ""
     footer_disclaimer: str = ""

@@ -38,6 +38,16 @@ def _recover(out_dir: Path) -> None:
         os.rename(old, out_dir)
 
 
+def write_atomically(path: Path, data: bytes) -> None:
+    """Replace one file so a reader sees the old bytes or the new, never a mix."""
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    with tmp.open("wb") as fh:
+        fh.write(data)
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, path)
+
+
 def is_reportgen_output(out_dir: Path) -> bool:
     """A folder whose manifest.json is a reportgen manifest (any other manifest.json is not)."""
     try:
@@ -52,12 +62,25 @@ def is_reportgen_output(out_dir: Path) -> bool:
     )
 
 
+def _approved(path: Path) -> bool:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return True  # unreadable approval record: treat as approved, never overwrite
+    return any(d.get("decision") == "approved" for d in data.get("decisions", []))
+
+
 def check_replaceable(out_dir: Path) -> None:
     """Refuse (exit 2, before any work) to overwrite a folder reportgen did not write."""
     _recover(out_dir)
     if out_dir.exists():
         if not out_dir.is_dir():
             raise UsageError(f"{out_dir}: expected an output folder, found a file")
+        if (out_dir / "approval.json").is_file() and _approved(out_dir / "approval.json"):
+            raise UsageError(
+                f"{out_dir}: holds an approved note, which is never overwritten; build into a "
+                f"new folder instead, e.g. {out_dir.with_name(out_dir.name + '-r2')}"
+            )
         if any(out_dir.iterdir()) and not is_reportgen_output(out_dir):
             raise UsageError(
                 f"{out_dir}: not a reportgen output folder (no {MARKER}); "

@@ -29,6 +29,7 @@ install the project uses (``pip install -e .``); a wheel would need
 from __future__ import annotations
 
 import hashlib
+import io
 import logging
 import os
 import re
@@ -44,7 +45,7 @@ from typing import Any, Literal, NoReturn
 from urllib import request
 from urllib.parse import urlsplit
 
-from weasyprint import CSS, HTML
+from weasyprint import CSS, HTML, Attachment
 from weasyprint.text.fonts import FontConfiguration
 from weasyprint.urls import FatalURLFetchingError, URLFetcher, URLFetcherResponse
 
@@ -128,6 +129,10 @@ class PdfOptions:
     fail_on_warnings: bool = True
     #: Refuse a PDF that embeds any font that is not one of ``BUNDLED_FONTS``.
     bundled_fonts_only: bool = True
+    #: Text stamped across every page (a draft mark); ``None`` for the approved file.
+    #: It is drawn by a fixed-position element that takes no space, so the approved
+    #: file's layout is identical to the draft's.
+    draft_mark: str | None = None
 
 
 @dataclass(frozen=True)
@@ -235,8 +240,21 @@ def font_face_css() -> str:
     return "\n".join(rules) + "\n"
 
 
-def _pdf_css(variant: Variant | None) -> str:
+def _draft_css(mark: str) -> str:
+    text = mark.replace("\\", "\\\\").replace('"', '\\"')
+    return (
+        "body::after {"
+        f' content: "{text}"; position: fixed; top: 46%; left: -5%; width: 110%;'
+        " text-align: center; white-space: nowrap; transform: rotate(-32deg); font-family: Inter;"
+        " font-weight: 600; font-size: 30pt; letter-spacing: 0.04em;"
+        " color: rgba(176, 32, 32, 0.16); z-index: 10; }\n"
+    )
+
+
+def _pdf_css(variant: Variant | None, draft_mark: str | None = None) -> str:
     css = font_face_css()
+    if draft_mark:
+        css += _draft_css(draft_mark)
     if variant is not None and variant.srgb_intent:
         uri = SRGB_PROFILE.as_uri()
         css += f'@color-profile {_SRGB_NAME} {{ src: url("{uri}"); components: r g b; }}\n'
@@ -343,8 +361,13 @@ def render_pdf_result(
     lang: str = "en",
     created: datetime | None = None,
     options: PdfOptions | None = None,
+    attachments: Sequence[EmbeddedFile] = (),
 ) -> PdfResult:
-    """Like :func:`render_pdf`, also returning page count, timings and fetched assets."""
+    """Like :func:`render_pdf`, also returning page count, timings and fetched assets.
+
+    ``attachments`` are embedded as PDF/A-3 associated files, so the PDF carries its
+    own evidence (facts.json, the manifest's inputs part).
+    """
     opts = options or PdfOptions()
     if opts.variant is not None and opts.variant not in VARIANTS:
         known = ", ".join(sorted(VARIANTS))
@@ -360,7 +383,7 @@ def render_pdf_result(
             font_config = FontConfiguration()
             color_profiles: dict[str, Any] = {}
             stylesheet = CSS(
-                string=_pdf_css(variant), font_config=font_config,
+                string=_pdf_css(variant, opts.draft_mark), font_config=font_config,
                 color_profiles=color_profiles, url_fetcher=fetcher,
             )  # fmt: skip
             started = time.perf_counter()
@@ -371,7 +394,9 @@ def render_pdf_result(
             laid_out = time.perf_counter()
             _check(fetcher, logs, opts, stage="layout")
             _set_metadata(rendered, title, author, subject, keywords, lang, date)
-            pdf = rendered.write_pdf(**weasy_options)
+            pdf = rendered.write_pdf(
+                attachments=[_attachment(a, date) for a in attachments], **weasy_options
+            )
             written = time.perf_counter()
         except FatalURLFetchingError as exc:
             raise _fetch_error(fetcher, exc) from None
@@ -384,6 +409,34 @@ def render_pdf_result(
         layout_seconds=laid_out - started,
         write_seconds=written - laid_out,
         fetched=tuple(fetcher.fetched),
+    )
+
+
+@dataclass(frozen=True)
+class EmbeddedFile:
+    """A file carried inside the PDF: its name, bytes and what it is."""
+
+    name: str
+    data: bytes
+    description: str
+    mime: str = "application/json"
+
+
+def _attachment(f: EmbeddedFile, date: str | None) -> Attachment:
+    """An associated file dated like the document (never the clock, for identical bytes)."""
+    when = (
+        datetime.strptime(date, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
+        if date
+        else datetime(1970, 1, 1, tzinfo=UTC)
+    )
+    # "Data": the file is the data the page content was produced from (PDF/A-3 AF relationship)
+    return Attachment(
+        file_obj=io.BytesIO(f.data),
+        name=f.name,
+        description=f.description,
+        created=when,
+        modified=when,
+        relationship="Data",
     )
 
 
