@@ -79,7 +79,9 @@ def input_files(config: LoadedConfig, dataset: Dataset) -> dict[str, Path]:
             block_file
         )
     files.update(manifest.template_files(template_dirs(config), "templates/user"))
-    files.update(manifest.template_files([BUILTIN_TEMPLATES], "templates/builtin"))
+    builtin = manifest.template_files([BUILTIN_TEMPLATES], "templates/builtin")
+    # the reviewers' diff page is not part of a note
+    files.update({k: v for k, v in builtin.items() if not k.startswith("templates/builtin/diff.")})
     files.update(manifest.template_files([ASSETS_DIR], "assets"))
     return files
 

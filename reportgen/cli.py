@@ -219,6 +219,32 @@ def verify_log(ctx: click.Context, log: Path) -> None:
         click.echo(f"{log}: chain intact")
 
 
+@cli.command()
+@click.argument("old_dir", type=click.Path(path_type=Path, file_okay=False))
+@click.argument("new_dir", type=click.Path(path_type=Path, file_okay=False))
+@click.option(
+    "--out",
+    "out_path",
+    type=click.Path(path_type=Path, dir_okay=False),
+    default=Path("diff.html"),
+    show_default=True,
+    help="The HTML page to write.",
+)
+@click.option("--pdf", "want_pdf", is_flag=True, help="Also write the page as a PDF beside it.")
+@click.pass_context
+@_user_errors
+def diff(ctx: click.Context, old_dir: Path, new_dir: Path, out_path: Path, want_pdf: bool) -> None:
+    """Show what changed between two builds: OLD_DIR, then NEW_DIR."""
+    from reportgen.diff import diff_builds, summary_lines, write_diff
+
+    result = diff_builds(old_dir, new_dir)
+    written = write_diff(result, out_path, pdf=want_pdf)
+    if not ctx.obj["quiet"]:
+        for line in summary_lines(result):
+            click.echo(line)
+        click.echo("Wrote " + ", ".join(str(p) for p in written))
+
+
 def _matches(fact_id: str, pattern: str | None) -> bool:
     if not pattern:
         return True
