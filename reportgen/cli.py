@@ -245,6 +245,57 @@ def diff(ctx: click.Context, old_dir: Path, new_dir: Path, out_path: Path, want_
         click.echo("Wrote " + ", ".join(str(p) for p in written))
 
 
+@cli.command()
+@click.argument("name")
+@click.option(
+    "--folder",
+    type=click.Path(path_type=Path, file_okay=False),
+    default=Path("config"),
+    show_default=True,
+    help="Folder for NAME.yaml (its commentary goes in FOLDER/commentary/).",
+)
+@click.option(
+    "--dataset",
+    "dataset_dir",
+    type=click.Path(path_type=Path, file_okay=False),
+    help="Also write a template dataset folder here: the contract's CSV headers and sources.yaml.",
+)
+@click.pass_context
+@_user_errors
+def new(ctx: click.Context, name: str, folder: Path, dataset_dir: Path | None) -> None:
+    """Scaffold a new report config NAME.yaml showing every block kind; never overwrites."""
+    from reportgen.scaffold import scaffold_report
+
+    created = scaffold_report(name, folder, dataset_dir)
+    if not ctx.obj["quiet"]:
+        for path in created:
+            click.echo(f"created {path}")
+        click.echo(
+            f"Preview it: reportgen serve {folder / f'{name}.yaml'} --data data/sample"
+            " --as-of YYYY-MM-DD"
+        )
+
+
+@cli.command()
+@click.argument("config", type=click.Path(path_type=Path, dir_okay=False))
+@click.option("--data", "data_dir", required=True, type=click.Path(path_type=Path, file_okay=False))
+@click.option("--as-of", "as_of", required=True, callback=_parse_date, help="YYYY-MM-DD")
+@click.option(
+    "--port",
+    type=click.IntRange(0, 65535),
+    default=8765,
+    show_default=True,
+    help="Port on 127.0.0.1; 0 picks a free one.",
+)
+@click.option("--open", "open_browser", is_flag=True, help="Open the page in a browser.")
+@_user_errors
+def serve(config: Path, data_dir: Path, as_of: date, port: int, open_browser: bool) -> None:
+    """Serve CONFIG's note on 127.0.0.1, rebuilt and reloaded on every saved change."""
+    from reportgen.serve import serve as run_serve
+
+    run_serve(config, data_dir, as_of, port, open_browser=open_browser)
+
+
 def _matches(fact_id: str, pattern: str | None) -> bool:
     if not pattern:
         return True

@@ -297,6 +297,7 @@ class _Composer:
                 "title": Markup(plain_title).unescape(),
                 "author": cfg.house,
                 "subject": cfg.note_type,
+                "note_type": cfg.note_type,
                 "keywords": slug(cfg.note_type),
             },
         )

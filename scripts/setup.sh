@@ -18,6 +18,8 @@ fi
 # Debian packages: WeasyPrint's Pango/HarfBuzz (libharfbuzz-subset0 halves font subsetting
 # time), python3-venv for 'python -m venv', poppler-utils for looking at pages (pdftoppm).
 needed=(libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 poppler-utils)
+# the live-preview test drives a real headless browser
+[ -n "$extras" ] && needed+=(chromium)
 if [ "$PYTHON" = python3 ] && [ "$(command -v python3)" = /usr/bin/python3 ]; then
     needed+=(python3-venv)
 fi
