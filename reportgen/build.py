@@ -174,26 +174,28 @@ def make_files(
     inputs = manifest.inputs_part(sources, as_of)
     inputs["config"] = f"config/{config.path.name}"
     with _stage("pdf", timings, report):
+        from reportgen.render_limits import PDF_RENDER_SECONDS, time_limit
         from reportgen.render_pdf import EmbeddedFile, PdfOptions, render_pdf_result
 
         meta = document.metadata
-        pdf = render_pdf_result(
-            html,
-            title=meta["title"],
-            author=meta["author"],
-            subject=meta["subject"],
-            keywords=(meta["keywords"],),
-            created=created_at(as_of),
-            options=PdfOptions(variant="pdf/a-3b", draft_mark=DRAFT_MARK if draft else None),
-            attachments=(
-                EmbeddedFile("facts.json", facts_bytes, "Every figure of the note, sourced"),
-                EmbeddedFile(
-                    "manifest-inputs.json",
-                    manifest.dumps(inputs),
-                    "Hashes of every input and the software versions that made the note",
+        with time_limit(PDF_RENDER_SECONDS, "PDF rendering"):
+            pdf = render_pdf_result(
+                html,
+                title=meta["title"],
+                author=meta["author"],
+                subject=meta["subject"],
+                keywords=(meta["keywords"],),
+                created=created_at(as_of),
+                options=PdfOptions(variant="pdf/a-3b", draft_mark=DRAFT_MARK if draft else None),
+                attachments=(
+                    EmbeddedFile("facts.json", facts_bytes, "Every figure of the note, sourced"),
+                    EmbeddedFile(
+                        "manifest-inputs.json",
+                        manifest.dumps(inputs),
+                        "Hashes of every input and the software versions that made the note",
+                    ),
                 ),
-            ),
-        )
+            )
     files: dict[str, bytes] = {
         "facts.json": facts_bytes,
         "report.html": html.encode("utf-8"),

@@ -9,11 +9,13 @@ delete someone's work.
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import shutil
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
 
 from reportgen.errors import UsageError
@@ -88,11 +90,38 @@ def check_replaceable(out_dir: Path) -> None:
             )
 
 
+@contextmanager
+def _exclusive(out_dir: Path) -> Iterator[None]:
+    """One publisher at a time in the folder holding the output (a lock on that folder
+    itself, so nothing is left beside the output; the kernel releases it if killed)."""
+    fd = os.open(out_dir.parent, os.O_RDONLY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)
+
+
+def _remove_stale_staging(out_dir: Path) -> None:
+    """Staging folders of killed builds. Only called under the lock, when no other build
+    into this folder can be writing one (staging is created under the same lock)."""
+    for stale in out_dir.parent.glob(f".{out_dir.name}.staging-*"):
+        shutil.rmtree(stale, ignore_errors=True)
+
+
 def publish(out_dir: Path, files: Mapping[str, bytes]) -> None:
     """Write ``files`` (name -> bytes) as the complete new content of ``out_dir``."""
     check_replaceable(out_dir)
     parent = out_dir.parent
     parent.mkdir(parents=True, exist_ok=True)
+    with _exclusive(out_dir):
+        check_replaceable(out_dir)  # again, now that no other build can change it
+        _remove_stale_staging(out_dir)
+        _publish_locked(out_dir, files)
+
+
+def _publish_locked(out_dir: Path, files: Mapping[str, bytes]) -> None:
+    parent = out_dir.parent
     staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.staging-", dir=parent))
     os.chmod(staging, 0o755)  # mkdtemp makes it private; a published folder is readable
     try:
