@@ -7,6 +7,7 @@ output folder exactly as it was.
 
 from __future__ import annotations
 
+import json
 import os
 import time
 from collections.abc import Callable, Iterator
@@ -35,6 +36,8 @@ class BuildResult:
     timings: dict[str, float] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
     config: LoadedConfig | None = None
+    #: compliance summary lines for the terminal
+    summary: list[str] = field(default_factory=list)
 
 
 @contextmanager
@@ -196,7 +199,23 @@ def make_files(
                     ),
                 ),
             )
+    with _stage("checks", timings, report):
+        from reportgen import compliance
+
+        evidence = compliance.Evidence(
+            html=html,
+            pdf=pdf.pdf,
+            facts=json.loads(facts_bytes),
+            config=config,
+            dataset=dataset,
+            as_of=as_of,
+        )
+        findings = compliance.check(evidence)
+        settings = config.model.compliance
     files: dict[str, bytes] = {
+        "compliance.json": compliance.findings_json(
+            findings, settings, report=config.model.id, as_of=as_of
+        ),
         "facts.json": facts_bytes,
         "report.html": html.encode("utf-8"),
         "report.pdf": pdf.pdf,
@@ -210,7 +229,14 @@ def make_files(
         files["manifest.json"] = manifest.dumps(
             {"inputs": inputs, "outputs": manifest.outputs_part(files)}
         )
-    return BuildResult(Path(), facts, files, timings, config=config)
+    return BuildResult(
+        Path(),
+        facts,
+        files,
+        timings,
+        config=config,
+        summary=compliance.summary_lines(findings, settings),
+    )
 
 
 def build(

@@ -86,6 +86,8 @@ def build(ctx: click.Context, config: Path, data_dir: Path, as_of: date, out_dir
     if not ctx.obj["quiet"]:
         for warning in result.warnings:
             click.echo(f"warning: {warning}", err=True)
+        for line in result.summary:
+            click.echo(line)
         click.echo(
             f"Built {len(result.facts)} facts into {out_dir}/"
             f" ({', '.join(_top_level(result.files))})"
@@ -153,6 +155,24 @@ def facts(
         f = found[k]
         shown = f.display if f.value is not None else f"{f.display} ({f.reason})"
         click.echo(f"{k:<{width}}  {shown:>10}  {f.as_of.isoformat()}  {f.source}")
+
+
+@cli.command()
+@click.argument("out_dir", type=click.Path(path_type=Path, file_okay=False))
+@click.pass_context
+@_user_errors
+def check(ctx: click.Context, out_dir: Path) -> None:
+    """Run the compliance checks on a build; exit 1 if a blocking finding is not waived."""
+    from reportgen import compliance
+
+    evidence = compliance.load_evidence(out_dir)
+    findings = compliance.check(evidence)
+    for line in compliance.finding_lines(findings):
+        click.echo(line)
+    if not ctx.obj["quiet"]:
+        for line in compliance.summary_lines(findings, evidence.settings):
+            click.echo(line)
+    ctx.exit(compliance.exit_code(findings))
 
 
 @cli.command()

@@ -1,8 +1,9 @@
 """The append-only audit log: every build, approval and rejection, hash-chained.
 
 Each line is a JSON object carrying ``prev``, the sha256 of the previous line's
-bytes (64 zeros for the first), so editing, removing or reordering any line
-breaks the chain at that point and :func:`verify_log` names the line.
+bytes (64 zeros for the first), and ``hash``, the sha256 of its own content, so
+editing any line (the last one included), removing or reordering lines breaks
+the chain and :func:`verify_log` names the line.
 """
 
 from __future__ import annotations
@@ -30,6 +31,11 @@ def _line_hash(line: bytes) -> str:
     return hashlib.sha256(line.rstrip(b"\n")).hexdigest()
 
 
+def _content_hash(record: dict[str, Any]) -> str:
+    body = {k: v for k, v in record.items() if k != "hash"}
+    return hashlib.sha256(json.dumps(body, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
+
+
 def append(records_dir: Path, event: dict[str, Any]) -> dict[str, Any]:
     """Append ``event`` (plus time, sequence number and chain hash) under an exclusive lock."""
     records_dir.mkdir(parents=True, exist_ok=True)
@@ -40,6 +46,7 @@ def append(records_dir: Path, event: dict[str, Any]) -> dict[str, Any]:
         lines = [line for line in fh.read().splitlines() if line.strip()]
         prev = _line_hash(lines[-1]) if lines else GENESIS
         record = {"seq": len(lines) + 1, "time": now_iso(), **event, "prev": prev}
+        record["hash"] = _content_hash(record)
         fh.seek(0, os.SEEK_END)
         fh.write(json.dumps(record, sort_keys=True, ensure_ascii=False).encode() + b"\n")
         fh.flush()
@@ -61,6 +68,10 @@ def verify_log(path: Path) -> list[str]:
             problems.append(f"{path}:{number}: expected a JSON record, found unreadable text")
             prev = _line_hash(line)
             continue
+        if record.get("hash") != _content_hash(record):
+            problems.append(
+                f"{path}:{number}: content does not match its hash (the line was edited)"
+            )
         if record.get("prev") != prev:
             problems.append(
                 f"{path}:{number}: chain broken: expected prev {prev[:12]}..., found "

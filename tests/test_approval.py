@@ -111,10 +111,7 @@ def test_the_pdf_carries_facts_and_manifest_inputs(builds: dict[str, Path]) -> N
     xmp = PdfReader(out / "report.pdf").xmp_metadata
     assert xmp is not None
     raw = xmp.stream.get_data().decode("utf-8")
-    assert (
-        "<pdfaid:part>3</pdfaid:part>" in raw
-        and "<pdfaid:conformance>B</pdfaid:conformance>" in raw
-    )
+    assert 'pdfaid:part="3"' in raw and 'pdfaid:conformance="B"' in raw  # PDF/A-3b declared
 
 
 def test_four_eyes_needs_two_distinct_reviewers(builds: dict[str, Path]) -> None:
@@ -172,8 +169,16 @@ def test_the_log_records_every_event_and_detects_an_edited_line(builds: dict[str
     edited.write_text("\n".join(lines) + "\n", encoding="utf-8")
     broken = run("verify-log", str(edited))
     assert broken.returncode == 1
-    # the edited line itself still chains to its predecessor; the next line no longer does
-    assert f"{edited}:{target + 2}: chain broken" in broken.stdout
+    assert f"{edited}:{target + 1}: content does not match its hash" in broken.stdout
+
+    # removing a line breaks the chain at the line after it
+    lines = log.read_text(encoding="utf-8").splitlines()
+    del lines[1]
+    removed = log.with_name("removed.jsonl")
+    removed.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    gap = run("verify-log", str(removed))
+    assert gap.returncode == 1
+    assert f"{removed}:2: chain broken" in gap.stdout
 
 
 def test_rebuild_reproduces_the_draft_and_names_a_changed_input(

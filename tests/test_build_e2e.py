@@ -461,10 +461,16 @@ def test_manifest_inputs_and_outputs(sample: Path) -> None:
         expected[f"config/commentary/{p.name}"] = sha256(p)
     wrong = {k: (files.get(k), v) for k, v in expected.items() if files.get(k) != v}
     assert not wrong, f"input: (manifest, recomputed): {wrong}"
-    templates = {p.name: sha256(p) for p in TEMPLATES.rglob("*") if p.is_file()}
+    # every template of the note (the reviewers' diff page is not part of a note)
+    templates = {
+        p.name: sha256(p)
+        for p in TEMPLATES.rglob("*")
+        if p.is_file() and not p.name.startswith("diff.")
+    }
     assert templates
     recorded = {h for k, h in files.items() if k.startswith("templates/")}
     assert set(templates.values()) <= recorded, "every template's sha256 is in the manifest"
+    assert not any(k.startswith("templates/builtin/diff.") for k in files)
     assert inputs["as_of"] == AS_OF
     versions = inputs["versions"]
     assert versions["reportgen"] == metadata.version("reportgen")

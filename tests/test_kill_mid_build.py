@@ -493,7 +493,7 @@ def test_a_real_weasyprint_render_is_stopped_and_the_next_one_works() -> None:
     started = time.monotonic()
     with pytest.raises(TimeLimitExceeded) as info, time_limit(0.3, "PDF rendering"):
         render_pdf(big, title="T", author="A", subject="S")
-    assert time.monotonic() - started < 5
+    assert time.monotonic() - started < 15  # the whole render would take far longer
     assert str(info.value).startswith("PDF rendering took longer than 0.3 s and was stopped")
     assert signal.getitimer(signal.ITIMER_REAL) == (0.0, 0.0)
 

@@ -47,7 +47,7 @@ AS_OF = date(2026, 3, 31)
 #: Debian's chromium package; the setup script installs it (override: REPORTGEN_CHROMIUM).
 CHROMIUM = Path(os.environ.get("REPORTGEN_CHROMIUM", "/usr/bin/chromium"))
 POLL = 0.1  # the watcher's interval in these tests (the default is 0.3 s)
-PATIENCE = 10.0  # seconds to wait for a rebuild to show
+PATIENCE = 30.0  # seconds to wait for a rebuild to show (generous: CI machines may be loaded)
 
 T = TypeVar("T")
 

@@ -374,7 +374,8 @@ def test_missing_required_keys(tmp_path: Path) -> None:
 
 TOP_KEYS = (
     "id, title, subtitle, byline, house, note_type, page_size, templates, funds, "
-    "assumptions, scenario, key_figures, sections, compliance, approval, disclaimer, footer_disclaimer, legends"
+    "assumptions, scenario, key_figures, sections, compliance, approval, disclaimer, "
+    "footer_disclaimer, legends"
 )
 
 
