@@ -11,11 +11,14 @@ from __future__ import annotations
 import io
 import logging
 import re
+import subprocess
 import unicodedata
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
+
+from reportgen.errors import UsageError
 
 _KEEP = re.compile(r"[^0-9a-z%$]+")
 
@@ -86,13 +89,40 @@ def read_pdf(data: bytes) -> PdfFacts:
     with _quiet_pypdf():
         try:
             reader = PdfReader(io.BytesIO(data), strict=False)
-            pages = [page.extract_text() or "" for page in reader.pages]
+            pages = page_texts(data, len(reader.pages))
             fonts = list(_fonts(reader))
             refs = list(_external_references(reader))
             pdfa = _pdfa(reader)
         except (PdfReadError, ValueError, KeyError, TypeError) as exc:
             return PdfFacts([], [], [], None, error=f"{type(exc).__name__}: {exc}")
     return PdfFacts(pages, fonts, refs, pdfa)
+
+
+def page_texts(data: bytes, count: int) -> list[str]:
+    """The text of each page, by poppler's pdftotext (installed by the set-up script).
+
+    pypdf's extractor does the same job in pure Python but took 1.7 s of a 2 s check on
+    the sample note; pdftotext takes about 0.05 s. Pages are split on form feeds.
+    """
+    try:
+        done = subprocess.run(
+            ["pdftotext", "-enc", "UTF-8", "-", "-"],
+            input=data,
+            capture_output=True,
+            check=True,
+            timeout=120,
+        )
+    except FileNotFoundError:
+        raise UsageError(
+            "pdftotext (Debian package poppler-utils) is needed to read the PDF's pages; "
+            "run bash scripts/setup.sh"
+        ) from None
+    except subprocess.CalledProcessError as exc:
+        raise UsageError(
+            f"pdftotext could not read the PDF: {exc.stderr.decode(errors='replace')}"
+        ) from None
+    pages = done.stdout.decode("utf-8").split("\f")
+    return (pages + [""] * count)[:count]
 
 
 def _resolve(obj: Any) -> Any:
