@@ -108,3 +108,30 @@ def test_facts_lists_ids_with_display_source_and_date() -> None:
     )
     assert as_json["theme.flows.ytd"]["value"] == total
     assert all("flows.ytd" in k for k in as_json)
+
+
+def test_build_names_a_fund_without_rows_in_a_reported_period(tmp_path: Path) -> None:
+    """Its flows sum to 0 by the contract; the build must say so rather than mislead."""
+    data = tmp_path / "data"
+    shutil.copytree(SAMPLE, data)
+    flows = data / "flows.csv"
+    lines = flows.read_text(encoding="utf-8").splitlines()
+    header = lines[0].split(",")
+    date_i, ticker_i = header.index("date"), header.index("ticker")
+    kept = [lines[0]] + [
+        line
+        for line in lines[1:]
+        if not (line.split(",")[ticker_i] == "WMCC" and line.split(",")[date_i] > "2025-12-31")
+    ]
+    flows.write_text("\n".join(kept) + "\n", encoding="utf-8")
+    out = tmp_path / "out"
+    done = run(
+        "build", str(CONFIG), "--data", str(data), "--as-of", "2026-03-31", "--out", str(out)
+    )
+    assert done.returncode == 0, done.stderr
+    review = [line for line in done.stdout.splitlines() if "review: stale-input" in line]
+    assert any("(WMCC) has no rows in flows.csv after 2025-12-31" in line for line in review)
+    assert any("(WMCC) has no rows in flows.csv after 2026-02-28" in line for line in review)
+    report = json.loads((out / "compliance.json").read_text(encoding="utf-8"))
+    assert report["summary"]["by_rule"] == {"stale-input": 2}
+    assert report["summary"]["blocking"] == 0

@@ -220,6 +220,9 @@ def summary_lines(
     for f in findings:
         if f.blocking:
             lines.append(f"  {f.id}  {_where(f)}  {f.message}")
+    for f in findings:  # review findings are the build's warnings (stale data, empty periods)
+        if f.severity == "review" and f.waived is None:
+            lines.append(f"  review: {f.id}  {_where(f)}  {f.message}")
     if settings is not None:
         for stale in unused_waivers(findings, settings):
             lines.append(f"  waiver {stale} matches no finding; remove it from the config")
