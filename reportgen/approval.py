@@ -172,7 +172,11 @@ def render_approved(out_dir: Path, mf: dict[str, Any]) -> bytes:
 
     inputs = out_dir / "inputs"
     result = make_files(
-        inputs / mf["inputs"]["config"], inputs / "dataset", as_of_of(mf), draft=False
+        inputs / mf["inputs"]["config"],
+        inputs / "dataset",
+        as_of_of(mf),
+        draft=False,
+        subject=mf["inputs"].get("subject"),
     )
     for name in ("facts.json", "report.html"):
         if result.files[name] != (out_dir / name).read_bytes():
@@ -189,7 +193,12 @@ def rebuild(out_dir: Path) -> list[str]:
 
     mf = read_manifest(out_dir)
     inputs = out_dir / "inputs"
-    result = make_files(inputs / mf["inputs"]["config"], inputs / "dataset", as_of_of(mf))
+    result = make_files(
+        inputs / mf["inputs"]["config"],
+        inputs / "dataset",
+        as_of_of(mf),
+        subject=mf["inputs"].get("subject"),
+    )
     differences = []
     new_mf = json.loads(result.files["manifest.json"])
     for key in ("as_of", "versions"):

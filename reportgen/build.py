@@ -15,6 +15,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
+from typing import Any
 
 from reportgen import __version__, manifest, records
 from reportgen.config import LoadedConfig, load_config
@@ -145,6 +146,64 @@ def check_environment() -> None:
 DRAFT_MARK = "Draft - not approved for distribution"
 
 
+@dataclass
+class Prepared:
+    """What every build of one config and dataset as of one date shares, done once:
+    inputs read and validated, facts computed, input files hashed and kept.
+
+    ``reportgen batch`` prepares once per worker process and builds each fund's report
+    from it (``make_files(..., subject=T, prepared=p)``).
+    """
+
+    config: LoadedConfig
+    dataset: Dataset
+    as_of: date
+    facts: FactSet
+    _parts: tuple[dict[str, Any], dict[str, bytes]] | None = field(default=None, repr=False)
+
+    def _input_parts(self) -> tuple[dict[str, Any], dict[str, bytes]]:
+        if self._parts is None:  # after the document stage checked the config's paths
+            sources = input_files(self.config, self.dataset)
+            inputs = manifest.inputs_part(sources, self.as_of)
+            inputs["config"] = f"config/{self.config.path.name}"
+            stored = {
+                f"inputs/{name}": path.read_bytes()
+                for name, path in stored_inputs(self.config, sources).items()
+            }
+            self._parts = (inputs, stored)
+        return self._parts
+
+    @property
+    def inputs(self) -> dict[str, Any]:
+        """The manifest's inputs part: hashes of every input file, versions, as-of, config."""
+        return self._input_parts()[0]
+
+    @property
+    def stored(self) -> dict[str, bytes]:
+        """The ``inputs/`` copies of the output folder."""
+        return self._input_parts()[1]
+
+
+def prepare(
+    config_path: Path,
+    data_dir: Path,
+    as_of: date,
+    *,
+    timings: dict[str, float] | None = None,
+    report: Reporter | None = None,
+) -> Prepared:
+    """Load and validate the config and dataset and compute the facts (inputs are hashed
+    on first use)."""
+    timings = {} if timings is None else timings
+    check_environment()
+    with _stage("load", timings, report):
+        config = load_config(config_path)
+        dataset = load_dataset(data_dir)
+    with _stage("metrics", timings, report):
+        facts = compute_facts(dataset, as_of, metric_params(config))
+    return Prepared(config, dataset, as_of, facts)
+
+
 def make_files(
     config_path: Path,
     data_dir: Path,
@@ -152,30 +211,35 @@ def make_files(
     *,
     draft: bool = True,
     report: Reporter | None = None,
+    subject: str | None = None,
+    prepared: Prepared | None = None,
 ) -> BuildResult:
     """Run every stage in memory and return the output folder's files (nothing written).
 
     ``draft=False`` renders the same note without the draft mark: the approved PDF.
+    ``subject`` is the fund a one-fund report (a ``subject: true`` fund selector) is
+    about; it is recorded in the manifest's inputs. ``prepared`` (from :func:`prepare`,
+    for the same paths and date) skips loading, metrics and hashing.
     """
     timings: dict[str, float] = {}
     check_environment()
-    with _stage("load", timings, report):
-        config = load_config(config_path)
-        dataset = load_dataset(data_dir)
-    with _stage("metrics", timings, report):
-        facts = compute_facts(dataset, as_of, metric_params(config))
+    if prepared is None:
+        prepared = prepare(config_path, data_dir, as_of, timings=timings, report=report)
+    elif prepared.as_of != as_of:
+        raise ValueError(f"prepared for {prepared.as_of}, asked to build as of {as_of}")
+    config, dataset, facts = prepared.config, prepared.dataset, prepared.facts
     with _stage("document", timings, report):
         from reportgen.compose import compose_document
 
-        document = compose_document(config, dataset, facts, as_of)
+        document = compose_document(config, dataset, facts, as_of, subject=subject)
     with _stage("html", timings, report):
         from reportgen.render_html import render_html
 
         html = render_html(document, template_dirs=template_dirs(config))
-    sources = input_files(config, dataset)
     facts_bytes = facts_json(config, as_of, facts)
-    inputs = manifest.inputs_part(sources, as_of)
-    inputs["config"] = f"config/{config.path.name}"
+    inputs = dict(prepared.inputs)  # hashed here, after the document stage, as before
+    if subject is not None:
+        inputs["subject"] = subject
     with _stage("pdf", timings, report):
         from reportgen.render_limits import PDF_RENDER_SECONDS, time_limit
         from reportgen.render_pdf import EmbeddedFile, PdfOptions, render_pdf_result
@@ -220,10 +284,7 @@ def make_files(
         "report.html": html.encode("utf-8"),
         "report.pdf": pdf.pdf,
         # the exact inputs, so the folder alone can be checked and rebuilt years later
-        **{
-            f"inputs/{name}": path.read_bytes()
-            for name, path in stored_inputs(config, sources).items()
-        },
+        **prepared.stored,
     }
     with _stage("manifest", timings, report):
         files["manifest.json"] = manifest.dumps(
@@ -246,11 +307,12 @@ def build(
     out_dir: Path,
     *,
     report: Reporter | None = None,
+    subject: str | None = None,
 ) -> BuildResult:
     """Build a draft into ``out_dir``; the folder changes only if every stage succeeded."""
     check_environment()
     check_replaceable(out_dir)
-    result = make_files(config_path, data_dir, as_of, report=report)
+    result = make_files(config_path, data_dir, as_of, report=report, subject=subject)
     with _stage("write", result.timings, report):
         publish(out_dir, result.files)
         config = result.config

@@ -15,10 +15,12 @@ from markupsafe import Markup
 from reportgen import charts, formatting
 from reportgen.compose_context import (
     ComposeContext,
+    NoData,
     OptionError,
     Tracker,
     citation_for,
     option_choice,
+    option_indexes,
     option_int,
 )
 from reportgen.config import ChartConfig
@@ -27,14 +29,15 @@ from reportgen.metrics_series import (
     Series,
     cumulative_return_series,
     drawdown_series,
+    monthly_fund_flows,
     monthly_theme_flows,
 )
-from reportgen.tables import exposure_names
+from reportgen.tables import exposure_names, fund_exposure_ids
 
 ChartBuilder = Callable[[ComposeContext, ChartConfig, str], Chart]
 
 
-class ChartDataError(Exception):
+class ChartDataError(NoData):
     """A chart that has nothing to draw on this dataset (the message says why)."""
 
 
@@ -101,15 +104,50 @@ def index_cumulative(ctx: ComposeContext, cfg: ChartConfig, chart_id: str) -> Ch
     )
 
 
+def fund_cumulative(ctx: ComposeContext, cfg: ChartConfig, chart_id: str) -> Chart:
+    """Cumulative 12-month total return of one fund (``options: {fund: NAME}``) against the
+    indexes of ``indexes`` (default ``[benchmark]``)."""
+    t = ctx.fund_option(cfg.options).ticker
+    roles = option_indexes(cfg.options, default=("benchmark",))
+    tickers = [t, *(ctx.indexes[role][0] for role in roles)]
+    names = [ctx.refs[t].name, *(ctx.indexes[role][1] for role in roles)]
+    series = [cumulative_return_series(ctx.dataset, x, ctx.as_of) for x in tickers]
+    lines = [_line(s, name) for s, name in zip(series, names, strict=True)]
+    alt = "Line chart of cumulative 12-month return: " + "; ".join(
+        f"{name} ends at {_end_text(s)}" for s, name in zip(series, names, strict=True)
+    )
+    svg = charts.line_chart(
+        chart_id,
+        lines,
+        title=cfg.title or "",
+        y_label="Cumulative total return",
+        unit="percent",
+        alt=alt,
+        end_labels=True,
+    )
+    against = " and ".join(f"the {role} index" for role in roles)
+    caption = "The fund's cumulative total return over 12 months" + (
+        f", against {against}" if against else ""
+    )
+    return _chart(cfg, chart_id, svg, caption, _series_citation(series))
+
+
 def monthly_flows(ctx: ComposeContext, cfg: ChartConfig, chart_id: str) -> Chart:
-    """Monthly net flows of theme ETFs; the last bar is month to date."""
+    """Monthly net flows of theme ETFs (or of one fund, ``options: {fund: NAME}``);
+    the last bar is month to date."""
     months = option_int(cfg.options, "months", 12)
-    s = monthly_theme_flows(ctx.dataset, ctx.as_of, months)
+    if "fund" in cfg.options:
+        t = ctx.fund_option(cfg.options).ticker
+        s = monthly_fund_flows(ctx.dataset, t, ctx.as_of, months)
+        what, caption = t, "Monthly net flows into the fund"
+    else:
+        s = monthly_theme_flows(ctx.dataset, ctx.as_of, months)
+        what, caption = "theme ETFs", "Monthly net flows into theme ETFs"
     if s.reason:
         raise ChartDataError(s.reason)
     labels = [charts.month_label(p[0]) if isinstance(p[0], date) else str(p[0]) for p in s.points]
     values = [p[1] for p in s.points]
-    alt = "Bar chart of monthly net flows into theme ETFs: " + ", ".join(
+    alt = f"Bar chart of monthly net flows into {what}: " + ", ".join(
         f"{lab} {formatting.format_usd(v)}" for lab, v in zip(labels, values, strict=True)
     )
     svg = charts.bar_chart(
@@ -121,7 +159,7 @@ def monthly_flows(ctx: ComposeContext, cfg: ChartConfig, chart_id: str) -> Chart
         unit="usd",
         alt=alt,
     )
-    return _chart(cfg, chart_id, svg, "Monthly net flows into theme ETFs", _series_citation([s]))
+    return _chart(cfg, chart_id, svg, caption, _series_citation([s]))
 
 
 def drawdowns(ctx: ComposeContext, cfg: ChartConfig, chart_id: str) -> Chart:
@@ -170,7 +208,10 @@ def drawdowns(ctx: ComposeContext, cfg: ChartConfig, chart_id: str) -> Chart:
 
 
 def exposure(ctx: ComposeContext, cfg: ChartConfig, chart_id: str) -> Chart:
-    """AUM-weighted exposure of theme ETFs by bucket (or ``options: {by: sector}``)."""
+    """AUM-weighted exposure of theme ETFs by bucket (or ``options: {by: sector}``);
+    with ``options: {fund: NAME}`` one fund's weight in each bucket."""
+    if "fund" in cfg.options:
+        return _fund_exposure(ctx, cfg, chart_id)
     by = option_choice(cfg.options, "by", ("bucket", "sector"))
     prefix = f"theme.exposure.{by}."
     tracker = Tracker()
@@ -196,6 +237,25 @@ def exposure(ctx: ComposeContext, cfg: ChartConfig, chart_id: str) -> Chart:
     return _chart(
         cfg, chart_id, svg, f"Theme ETF exposure by {by}, weighted by assets", citation_for(facts)
     )
+
+
+def _fund_exposure(ctx: ComposeContext, cfg: ChartConfig, chart_id: str) -> Chart:
+    t, ids = fund_exposure_ids(ctx, cfg.options)
+    facts = [ctx.facts[k] for k in ids]
+    labels = [k.rsplit(".", 1)[1].capitalize() for k in ids]
+    alt = f"Bar chart of {t}'s holdings by bucket: " + ", ".join(
+        f"{lab} {f.display}" for lab, f in zip(labels, facts, strict=True)
+    )
+    svg = charts.hbar_chart(
+        chart_id,
+        labels,
+        [f.value or 0.0 for f in facts],
+        title=cfg.title or "",
+        x_label="Share of the fund's holdings",
+        unit="percent",
+        alt=alt,
+    )
+    return _chart(cfg, chart_id, svg, "Holdings of the fund by bucket", citation_for(facts))
 
 
 def fee_vs_return(ctx: ComposeContext, cfg: ChartConfig, chart_id: str) -> Chart:
@@ -239,6 +299,7 @@ def fee_vs_return(ctx: ComposeContext, cfg: ChartConfig, chart_id: str) -> Chart
 
 CHARTS: dict[str, ChartBuilder] = {
     "index_cumulative": index_cumulative,
+    "fund_cumulative": fund_cumulative,
     "monthly_flows": monthly_flows,
     "drawdowns": drawdowns,
     "exposure": exposure,

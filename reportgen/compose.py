@@ -15,8 +15,8 @@ from typing import Any
 from markupsafe import Markup
 
 from reportgen.authoring import AuthoringContext, AuthoringError, FundRef, Usage
-from reportgen.chart_blocks import CHARTS, ChartDataError
-from reportgen.compose_context import ComposeContext, OptionError, citation_for
+from reportgen.chart_blocks import CHARTS
+from reportgen.compose_context import ComposeContext, NoData, OptionError, citation_for
 from reportgen.config import BlockConfig, LoadedConfig, scenario_assumptions, slug
 from reportgen.dataset import Dataset
 from reportgen.document import (
@@ -30,7 +30,7 @@ from reportgen.document import (
     Paragraph,
     Section,
 )
-from reportgen.errors import InputError, Problem
+from reportgen.errors import InputError, Problem, UsageError
 from reportgen.facts import FactSet
 from reportgen.metrics_base import index_ticker, universe
 from reportgen.paths import resolve_inside
@@ -38,14 +38,49 @@ from reportgen.selectors import NoCandidate, SelectorError, fund_refs, resolve
 from reportgen.tables import TABLES
 from reportgen.yaml_source import Location
 
+#: At most this many tickers are listed in a message about a subject that is not in the universe.
+_LISTED_TICKERS = 12
+
+
+def check_subject(config: LoadedConfig, subject: str | None, etfs: list[str], as_of: Any) -> None:
+    """Refuse (exit 2) a subject the config cannot use, or a missing one it needs."""
+    path = config.path
+    if subject is None and config.needs_subject:
+        alias = config.subject_funds[0]
+        raise UsageError(
+            f"{path}: this report describes one fund (funds.{alias}: {{subject: true}}), "
+            f"so it needs a subject: build it for every fund with `reportgen batch {path} ...`, "
+            "or for one fund with --subject TICKER"
+        )
+    if subject is not None and not config.needs_subject:
+        raise UsageError(
+            f"{path}: a subject fund ({subject}) was given, but this report is not about one "
+            "fund (no entry of funds: has subject: true)"
+        )
+    if subject is not None and subject not in etfs:
+        shown = ", ".join(etfs[:_LISTED_TICKERS])
+        more = f" and {len(etfs) - _LISTED_TICKERS} more" if len(etfs) > _LISTED_TICKERS else ""
+        raise UsageError(
+            f"subject {subject!r}: not an ETF of the universe at {as_of} "
+            f"(ETFs with a price on or before that date: {shown or 'none'}{more})"
+        )
+
 
 class _Composer:
-    def __init__(self, config: LoadedConfig, dataset: Dataset, facts: FactSet, as_of: Any) -> None:
+    def __init__(
+        self,
+        config: LoadedConfig,
+        dataset: Dataset,
+        facts: FactSet,
+        as_of: Any,
+        subject: str | None = None,
+    ) -> None:
         self.config = config
         self.cfg = config.model
         self.problems: list[Problem] = []
         ds = dataset.up_to(as_of)
         tickers = universe(ds, as_of)
+        check_subject(config, subject, tickers, as_of)
         inst = ds.instruments.set_index("ticker")
         roles = {t: str(inst.at[t, "role"]) for t in tickers}
         refs = fund_refs(ds.instruments, tickers)
@@ -57,7 +92,7 @@ class _Composer:
         missing: dict[str, str] = {}
         for alias, selector in self.cfg.funds.items():
             try:
-                funds[alias] = resolve(selector, facts, roles, refs)
+                funds[alias] = resolve(selector, facts, roles, refs, subject)
             except NoCandidate as exc:
                 missing[alias] = str(exc)  # a property of this dataset, not a config error
             except SelectorError as exc:
@@ -67,9 +102,18 @@ class _Composer:
         }
         assumptions = {**scenario_assumptions(self.cfg.scenario), **self.cfg.assumptions}
         authoring = AuthoringContext(
-            facts, {**index_refs, **funds}, assumptions, as_of, missing_funds=missing
+            facts,
+            {**index_refs, **funds},
+            assumptions,
+            as_of,
+            extra_globals={"role": self._role},
+            missing_funds=missing,
         )
         self.ctx = ComposeContext(ds, as_of, facts, authoring, refs, roles, indexes)
+
+    def _role(self, alias: str) -> str:
+        """``role('fund')`` in templates: "theme" or "benchmark", the named fund's role."""
+        return self.ctx.role_of(self.ctx.authoring.fund_ref(alias).ticker)
 
     # -- problems ------------------------------------------------------------------
     def _problem(self, loc: Location, message: str, section: str | None = None) -> None:
@@ -178,6 +222,8 @@ class _Composer:
                     (*loc, "table", "options"), f"table {block.table.kind}: {exc}", section
                 )
                 return None
+            except NoData as exc:
+                return _unavailable(block.table.caption, block.table.kind, exc)
         if kind == "chart":
             assert block.chart is not None
             chart_builder = CHARTS.get(block.chart.kind)
@@ -195,14 +241,8 @@ class _Composer:
                     (*loc, "chart", "options"), f"chart {block.chart.kind}: {exc}", section
                 )
                 return None
-            except ChartDataError as exc:
-                # nothing to draw on this dataset: say so where the chart would be, never fail
-                caption = block.chart.caption or block.chart.kind.replace("_", " ").capitalize()
-                return Paragraph(
-                    Markup(
-                        '<p class="unavailable"><strong>{}</strong>: not available ({}).</p>'
-                    ).format(caption, str(exc))
-                )
+            except NoData as exc:
+                return _unavailable(block.chart.caption, block.chart.kind, exc)
         if kind == "callout":
             assert block.callout is not None
             rendered = self._markdown(block.callout.text, (*loc, "callout", "text"), section)
@@ -236,6 +276,18 @@ class _Composer:
             self._problem(loc, f"paragraph_file: cannot read {str(path)!r}: {exc}", section)
             return None
 
+    def _holds(self, condition: str, loc: Location, section: str) -> bool:
+        """Whether a ``when:`` condition is true; a bad one is a problem (and counts as true,
+        so the section's own problems are reported too)."""
+        template = "{% if " + condition + " %}1{% endif %}"
+        try:
+            html, _ = self.ctx.authoring.render_markdown(template, inline=True)
+        except AuthoringError as err:
+            err.lineno = None  # the condition is one line of the config
+            self._template_problem(loc, err, section)
+            return True
+        return str(html) == "1"
+
     # -- document ------------------------------------------------------------------
     def compose(self) -> Document:
         cfg = self.cfg
@@ -266,6 +318,8 @@ class _Composer:
                     ("sections", si, "id"), f"sections.{si}.id: duplicate section id {sec.id!r}"
                 )
             seen_ids.add(sec.id)
+            if sec.when is not None and not self._holds(sec.when, ("sections", si, "when"), sec.id):
+                continue
             blocks = []
             for bi, block in enumerate(sec.blocks):
                 built = self._block(block, ("sections", si, "blocks", bi), sec.id, bi + 1)
@@ -303,8 +357,27 @@ class _Composer:
         )
 
 
+def _unavailable(caption: str | None, kind: str, exc: NoData) -> Paragraph:
+    """Nothing to show on this dataset: say so where the table or chart would be, never fail."""
+    title = caption or kind.replace("_", " ").capitalize()
+    return Paragraph(
+        Markup('<p class="unavailable"><strong>{}</strong>: not available ({}).</p>').format(
+            title, str(exc)
+        )
+    )
+
+
 def compose_document(
-    config: LoadedConfig, dataset: Dataset, facts: FactSet, as_of: Any
+    config: LoadedConfig,
+    dataset: Dataset,
+    facts: FactSet,
+    as_of: Any,
+    subject: str | None = None,
 ) -> Document:
-    """Resolve a config against a build's facts; raise InputError listing every problem."""
-    return _Composer(config, dataset, facts, as_of).compose()
+    """Resolve a config against a build's facts; raise InputError listing every problem.
+
+    ``subject`` is the ticker of the fund a one-fund report (a ``subject: true`` fund
+    selector) describes; such a config without one, or a subject for a config that has
+    no such selector, or one outside the universe, is a :class:`UsageError`.
+    """
+    return _Composer(config, dataset, facts, as_of, subject).compose()

@@ -23,6 +23,13 @@ class OptionError(Exception):
     """A table or chart option that is wrong whatever the data (reported at its config line)."""
 
 
+class NoData(Exception):
+    """A table or chart with nothing to show on this dataset (the message says why).
+
+    Not an error: the document says "not available" where the block would be.
+    """
+
+
 def option_int(options: dict[str, object], key: str, default: int, minimum: int = 1) -> int:
     value = options.get(key, default)
     if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
@@ -35,6 +42,24 @@ def option_choice(options: dict[str, object], key: str, choices: tuple[str, ...]
     if value not in choices:
         raise OptionError(f"options.{key}: expected one of {', '.join(choices)}, found {value!r}")
     return str(value)  # an id that does not exist for this row (e.g. beta of an index)
+
+
+#: The index roles a table or chart can compare a fund with, in the order they are shown.
+INDEX_ROLES: tuple[str, ...] = ("theme", "benchmark")
+
+
+def option_indexes(
+    options: dict[str, object], key: str = "indexes", default: tuple[str, ...] = INDEX_ROLES
+) -> tuple[str, ...]:
+    """A list of index roles (``[benchmark]``, ``[benchmark, theme]`` or ``[]``), in the
+    order given."""
+    value = options.get(key, list(default))
+    if not isinstance(value, list) or any(v not in INDEX_ROLES for v in value):
+        raise OptionError(
+            f"options.{key}: expected a list of index roles from {', '.join(INDEX_ROLES)},"
+            f" found {value!r}"
+        )
+    return tuple(dict.fromkeys(value))
 
 
 @dataclass
@@ -60,6 +85,34 @@ class ComposeContext:
             return (0, -f.value, t)
 
         return sorted(tickers, key=key)
+
+    def fund_option(self, options: dict[str, object], key: str = "fund") -> FundRef:
+        """The ETF an option names: a fund name from ``funds:`` or a ticker of the universe.
+
+        A fund name whose rule names no fund on this dataset raises :class:`NoData`
+        (the block says "not available"); anything else that is not an ETF of the
+        universe is an :class:`OptionError`.
+        """
+        value = options.get(key)
+        funds = self.authoring.funds
+        if isinstance(value, str) and value in funds and funds[value].ticker in self.refs:
+            return funds[value]
+        if isinstance(value, str) and value in self.authoring.missing_funds:
+            raise NoData(self.authoring.missing_funds[value])
+        if isinstance(value, str) and value in self.refs and value not in funds:
+            return self.refs[value]
+        known = ", ".join(sorted(a for a, f in funds.items() if f.ticker in self.refs))
+        raise OptionError(
+            f"options.{key}: expected a fund name ({known or 'none defined'}) or an ETF ticker"
+            f" of the universe, found {value!r}"
+        )
+
+    def role_of(self, ticker: str) -> str:
+        """``theme`` or ``benchmark``: the role of an ETF of the universe or of an index."""
+        for role, (t, _) in self.indexes.items():
+            if t == ticker:
+                return role
+        return self.roles[ticker]
 
 
 @dataclass

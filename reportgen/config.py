@@ -34,6 +34,10 @@ class FundSelector(_Strict):
     ``by`` (``aum``, ``return.12m``, ``return.ytd``, ``flows.ytd``, ``expense_ratio``,
     ...). Ties go to the alphabetically first ticker; ETFs whose metric is not
     available are skipped.
+
+    Or ``subject: true``: the fund the report is about, given when it is built
+    (``reportgen batch`` builds one report per ETF of the universe). A config with
+    such a selector describes one fund and cannot be built without one.
     """
 
     ticker: str | None = None
@@ -42,9 +46,19 @@ class FundSelector(_Strict):
     by: str | None = None
     rank: Annotated[int, Field(ge=1)] = 1
     """1 for the top fund, 2 for the runner-up, ..."""
+    subject: Literal[True] | None = None
+    """``true``: the report's subject fund (one report per fund, see ``reportgen batch``)."""
 
     @model_validator(mode="after")
     def _one_way(self) -> FundSelector:
+        if self.subject is not None:
+            others = [k for k in ("ticker", "select", "by") if getattr(self, k) is not None]
+            if others:
+                raise ValueError(
+                    "expected exactly one of ticker, select (with by) or subject: true, "
+                    f"found subject with {', '.join(others)}"
+                )
+            return self
         if (self.ticker is None) == (self.select is None):
             raise ValueError("expected either ticker or select (with by), found both or neither")
         if self.select is not None and not self.by:
@@ -161,6 +175,9 @@ class SectionConfig(_Strict):
     id: Annotated[str, Field(pattern=_ID)]
     title: Annotated[str, Field(min_length=1)]
     blocks: list[BlockConfig]
+    when: str | None = None
+    """A condition over facts and funds, as in ``{% if ... %}``
+    (``available('etf.@fund.top10_weight')``); the section is left out when it is false."""
 
 
 class ReportConfig(_Strict):
@@ -187,8 +204,9 @@ class ReportConfig(_Strict):
     key_figures: list[KeyFigureConfig] = Field(default_factory=list)
     sections: list[SectionConfig] = Field(default_factory=list)
     compliance: ComplianceConfig = Field(default_factory=ComplianceConfig)
-    approval: ApprovalConfig = Field(default_factory=ApprovalConfig)
     """Regime, rule options and waivers for the compliance checks."""
+    approval: ApprovalConfig = Field(default_factory=ApprovalConfig)
+    """How many distinct reviewers must approve, and where the audit log goes."""
     disclaimer: str = ""
     footer_disclaimer: str = ""
     legends: list[str] = Field(default_factory=list)
@@ -226,6 +244,16 @@ class LoadedConfig:
 
     def problem(self, loc: Location, message: str) -> Problem:
         return self.source.problem(loc, message)
+
+    @property
+    def subject_funds(self) -> list[str]:
+        """The fund names whose selector is ``subject: true`` (empty for a report on many)."""
+        return [alias for alias, sel in self.model.funds.items() if sel.subject]
+
+    @property
+    def needs_subject(self) -> bool:
+        """Whether the report describes one fund, named when it is built (``subject: true``)."""
+        return bool(self.subject_funds)
 
 
 _EXPECTED = {

@@ -39,19 +39,24 @@ from reportgen.metrics_base import (
     universe,
 )
 from reportgen.metrics_extra import (
+    Holding,
     exposure_facts,
+    fund_holdings_facts,
     performance_facts,
     sector_slugs,
     since_inception_annualized,
+    top_holdings,
 )
 from reportgen.metrics_series import (
     Series,
     cumulative_return_series,
     drawdown_series,
+    monthly_fund_flows,
     monthly_theme_flows,
 )
 
 __all__ = [
+    "Holding",
     "MetricParams",
     "Series",
     "benchmark_etfs",
@@ -59,12 +64,14 @@ __all__ = [
     "cumulative_return_series",
     "drawdown_series",
     "index_ticker",
+    "monthly_fund_flows",
     "monthly_theme_flows",
     "one_year_before",
     "performance_quarter_end",
     "sector_slugs",
     "since_inception_annualized",
     "theme_etfs",
+    "top_holdings",
     "universe",
 ]
 
@@ -127,6 +134,7 @@ def _all_facts(ctx: Context, p: MetricParams) -> Iterator[Fact]:
     yield from _fee_range_facts(ctx)
     yield from exposure_facts(ctx)
     yield from performance_facts(ctx)
+    yield from fund_holdings_facts(ctx)
 
 
 # --- point-to-point returns ------------------------------------------------------------------

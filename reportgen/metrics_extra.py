@@ -1,6 +1,6 @@
-"""Facts beyond the contract: theme exposures and standardized performance.
+"""Facts beyond the contract: exposures, standardized performance and top holdings.
 
-Both are defined in docs/facts.md as exactly as the contract defines its own facts;
+Each is defined in docs/facts.md as exactly as the contract defines its own facts;
 this module is the executable form of those definitions.
 """
 
@@ -32,6 +32,8 @@ PERF_YEARS: tuple[int, ...] = (1, 5, 10)
 DAYS_PER_YEAR = 365.25
 #: What a holdings row without a sector counts under.
 UNCLASSIFIED = "(unclassified)"
+#: How many of a fund's largest holdings get a fact each: the ten of ``top10_weight``.
+TOP_HOLDINGS = 10
 
 
 # --- theme exposures ------------------------------------------------------------------------------
@@ -249,3 +251,105 @@ def performance_facts(ctx: Context) -> Iterator[Fact]:
         for period, fig in periods.items():
             fact_id = f"{prefix}.perf.{period}"
             yield fig.fact(t, fact_id, "percent", sources=sources, as_of=ctx.as_of)
+
+
+# --- one fund's holdings: largest positions and bucket exposure -------------------------
+
+
+@dataclass(frozen=True)
+class Holding:
+    """One position of a fund's latest holdings, with its rank by weight (1 = largest).
+
+    ``name``, ``security``, ``sector`` and ``bucket`` are data, printed as the dataset
+    spells them; ``weight`` is the figure ``etf.T.holding.<rank>.weight`` states.
+    """
+
+    rank: int
+    security: str
+    name: str
+    sector: str
+    bucket: str
+    weight: float
+    as_of: date
+
+
+def _ranked(rows: pd.DataFrame) -> pd.DataFrame:
+    """Holdings rows ranked within each fund: weight descending, ties by security (code points).
+
+    The security id is unique within a fund's holdings of one date, so the order is total
+    and does not depend on the order of the rows in the file.
+    """
+    ordered = rows.sort_values(
+        ["fund", "weight", "security"], ascending=[True, False, True], kind="stable"
+    )
+    return ordered.assign(rank=ordered.groupby("fund", sort=False).cumcount() + 1)
+
+
+def top_holdings(ds: Dataset, ticker: str, as_of: date, count: int = TOP_HOLDINGS) -> list[Holding]:
+    """The ``count`` largest positions of the fund's latest holdings ``as_of`` <= ``as_of``,
+    ranked exactly as the ``etf.T.holding.<rank>.weight`` facts (empty without holdings)."""
+    h = ds.holdings
+    rows = h.loc[(h["fund"] == ticker) & (h["as_of"] <= pd.Timestamp(as_of))]
+    if not len(rows):
+        return []
+    rows = rows.loc[rows["as_of"] == rows["as_of"].max()]
+    top = _ranked(rows).head(count)
+    columns = ("rank", "security", "name", "sector", "bucket", "weight", "as_of")
+    return [
+        Holding(
+            rank=int(rank),
+            security=str(security),
+            name=str(name),
+            sector=str(sector) if isinstance(sector, str) and sector else UNCLASSIFIED,
+            bucket=str(bucket),
+            weight=float(weight),
+            as_of=pd.Timestamp(when).date(),
+        )
+        for rank, security, name, sector, bucket, weight, when in zip(
+            *(top[c].tolist() for c in columns), strict=True
+        )
+    ]
+
+
+def inception_date(ds: Dataset, ticker: str) -> date | None:
+    """The instrument's ``inception_date`` (None when empty or unknown)."""
+    ins = ds.instruments.dropna(subset=["inception_date"])
+    found = dict(zip(ins["ticker"].tolist(), ins["inception_date"].tolist(), strict=True))
+    return pd.Timestamp(found[ticker]).date() if ticker in found else None
+
+
+def fund_holdings_facts(ctx: Context) -> Iterator[Fact]:
+    """Per fund of the universe with holdings: its ten largest weights and bucket exposure.
+
+    ``etf.T.holding.<rank>.weight`` for rank 1..10 (fewer when the fund holds fewer), and
+    ``etf.T.exposure.bucket.<b>`` for every bucket: the sum of the fund's weights in it.
+    Funds without a holdings row dated <= D have none of these ids.
+    """
+    sources = ctx.source("holdings")
+    h = ctx.latest_holdings
+    h = h.loc[h["fund"].isin(ctx.universe)]
+    if not len(h):
+        return
+    ranked = _ranked(h)
+    top = ranked.loc[ranked["rank"] <= TOP_HOLDINGS]
+    for fund, rank, weight, when in zip(
+        top["fund"], top["rank"], top["weight"], top["as_of"], strict=True
+    ):
+        yield make_fact(
+            f"etf.{fund}.holding.{rank}.weight",
+            weight,
+            "percent",
+            as_of=pd.Timestamp(when).date(),
+            sources=sources,
+        )
+    sums = h.groupby(["fund", "bucket"])["weight"].sum()
+    dated = h.groupby("fund")["as_of"].max()
+    for fund, when in dated.items():
+        for bucket in BUCKETS:
+            yield make_fact(
+                f"etf.{fund}.exposure.bucket.{bucket}",
+                float(sums.get((fund, bucket), 0.0)),
+                "percent",
+                as_of=pd.Timestamp(when).date(),
+                sources=sources,
+            )

@@ -104,6 +104,31 @@ def monthly_theme_flows(ds: Dataset, as_of: date, months: int = 12) -> Series:
     the last by ``as_of`` itself (month to date when ``as_of`` is not a month-end). A month
     without a flow row sums to 0, as in the contract's flow convention.
     """
+    return _monthly_flows(
+        ds,
+        as_of,
+        months,
+        theme_etfs(ds, as_of),
+        "series.theme.flows.monthly",
+        "Net flows into theme ETFs by calendar month (latest month to date)",
+    )
+
+
+def monthly_fund_flows(ds: Dataset, ticker: str, as_of: date, months: int = 12) -> Series:
+    """Net flows of one ETF per calendar month, exactly as :func:`monthly_theme_flows`."""
+    return _monthly_flows(
+        ds,
+        as_of,
+        months,
+        [ticker],
+        f"series.{ticker}.flows.monthly",
+        f"Net flows into {ticker} by calendar month (latest month to date)",
+    )
+
+
+def _monthly_flows(
+    ds: Dataset, as_of: date, months: int, tickers: list[str], series_id: str, label: str
+) -> Series:
     if months < 1:
         raise ValueError(f"months must be at least 1, got {months}")
     index = as_of.year * 12 + as_of.month - 1  # month number of as_of
@@ -113,7 +138,7 @@ def monthly_theme_flows(ds: Dataset, as_of: date, months: int = 12) -> Series:
     rows = f.loc[
         (f["date"] > pd.Timestamp(start))
         & (f["date"] <= pd.Timestamp(as_of))
-        & f["ticker"].isin(theme_etfs(ds, as_of))
+        & f["ticker"].isin(tickers)
     ]
     month_of = rows["date"].dt.year * 12 + rows["date"].dt.month - 1
     sums = rows["net_flow_usd"].groupby(month_of).sum()
@@ -123,8 +148,8 @@ def monthly_theme_flows(ds: Dataset, as_of: date, months: int = 12) -> Series:
         points.append((key, float(sums.get(year * 12 + m0, 0.0))))
     newest = rows["date"].max().date() if len(rows) else as_of
     return Series(
-        id="series.theme.flows.monthly",
-        label="Net flows into theme ETFs by calendar month (latest month to date)",
+        id=series_id,
+        label=label,
         unit="usd",
         points=tuple(points),
         source=join_sources([ds.sources["flows"]]),

@@ -41,8 +41,16 @@ def resolve(
     facts: FactSet,
     roles: Mapping[str, str],
     refs: Mapping[str, FundRef],
+    subject: str | None = None,
 ) -> FundRef:
-    """The fund a selector names. ``roles`` maps each ETF of the universe to its role."""
+    """The fund a selector names. ``roles`` maps each ETF of the universe to its role;
+    ``subject`` is the ticker of the report's subject fund, if it has one."""
+    if selector.subject:
+        if subject is None:
+            raise SelectorError("names the report's subject fund, but none was given")
+        if subject not in refs:
+            raise SelectorError(f"subject {subject!r} is not an ETF in the universe")
+        return refs[subject]
     if selector.ticker is not None:
         if selector.ticker not in refs:
             raise SelectorError(f"ticker {selector.ticker!r} is not an ETF in the universe")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import json
 import re
 from datetime import date
 from pathlib import Path
@@ -57,6 +58,9 @@ def test_new_config_builds_on_the_sample_and_on_another_dataset(tmp_path: Path) 
     html = result.files["report.html"].decode("utf-8")
     assert "Theme Index Gains" in html
     assert "Frequently Asked Questions" in html
+    # a new note starts compliant: no finding at all on the sample
+    findings = json.loads(result.files["compliance.json"])
+    assert findings["summary"]["total"] == 0, findings["findings"]
     # the same text reads on any dataset (the test factory's tiny one)
     other = write_dataset(tmp_path / "tiny")
     assert validate(config, data_dir=other, as_of=date(2026, 1, 30)) == []

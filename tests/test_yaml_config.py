@@ -396,7 +396,7 @@ TOP_KEYS = (
             4,
             23,
             "funds.leader.sort",
-            "ticker, select, role, by, rank",
+            "ticker, select, role, by, rank, subject",
         ),
         (
             "assumptions:\n  a1: {value: 1, unit: usd, source: s, foo: 1}",
@@ -417,7 +417,7 @@ TOP_KEYS = (
             4,
             35,
             "sections.0.extra",
-            "id, title, blocks",
+            "id, title, blocks, when",
         ),
         (
             "sections:\n  - id: s\n    title: S\n    blocks:\n      - {paragraph: x, para: y}",
@@ -543,7 +543,7 @@ def test_every_problem_is_reported_at_once_sorted_by_line(tmp_path: Path) -> Non
         "found paragraph, table",
         f"{path}:12:26: sections.0.blocks.1.chart.colour: unknown key; "
         "expected one of kind, caption, title, options",
-        f"{path}:13:5: sections.0.extra: unknown key; expected one of id, title, blocks",
+        f"{path}:13:5: sections.0.extra: unknown key; expected one of id, title, blocks, when",
         f"{path}:15:44: funds.leader.rank: expected an integer, found '1:30'",
         f"{path}:16:9: funds.both: expected either ticker or select (with by), "
         "found both or neither",
