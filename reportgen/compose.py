@@ -9,6 +9,7 @@ before anything is rendered.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -207,42 +208,19 @@ class _Composer:
             return Paragraph(rendered[0], self._citation(rendered[1])) if rendered else None
         if kind == "table":
             assert block.table is not None
-            builder = TABLES.get(block.table.kind)
-            if builder is None:
-                self._problem(
-                    (*loc, "table", "kind"),
-                    f"unknown table kind {block.table.kind!r}; expected one of {', '.join(TABLES)}",
-                    section,
-                )
-                return None
-            try:
-                return builder(self.ctx, block.table)
-            except OptionError as exc:
-                self._problem(
-                    (*loc, "table", "options"), f"table {block.table.kind}: {exc}", section
-                )
-                return None
-            except NoData as exc:
-                return _unavailable(block.table.caption, block.table.kind, exc)
+            table = block.table
+            return self._exhibit(
+                "table", table.kind, table.caption, TABLES, loc, section,
+                lambda build: build(self.ctx, table),
+            )  # fmt: skip
         if kind == "chart":
             assert block.chart is not None
-            chart_builder = CHARTS.get(block.chart.kind)
-            if chart_builder is None:
-                self._problem(
-                    (*loc, "chart", "kind"),
-                    f"unknown chart kind {block.chart.kind!r}; expected one of {', '.join(CHARTS)}",
-                    section,
-                )
-                return None
-            try:
-                return chart_builder(self.ctx, block.chart, f"{section}-{block.chart.kind}-{n}")
-            except OptionError as exc:
-                self._problem(
-                    (*loc, "chart", "options"), f"chart {block.chart.kind}: {exc}", section
-                )
-                return None
-            except NoData as exc:
-                return _unavailable(block.chart.caption, block.chart.kind, exc)
+            chart = block.chart
+            chart_id = f"{section}-{chart.kind}-{n}"
+            return self._exhibit(
+                "chart", chart.kind, chart.caption, CHARTS, loc, section,
+                lambda build: build(self.ctx, chart, chart_id),
+            )  # fmt: skip
         if kind == "callout":
             assert block.callout is not None
             rendered = self._markdown(block.callout.text, (*loc, "callout", "text"), section)
@@ -259,6 +237,34 @@ class _Composer:
             if q and a:
                 items.append(FaqItem(q[0], a[0]))
         return Faq(tuple(items))
+
+    def _exhibit(
+        self,
+        what: str,
+        kind: str,
+        caption: str | None,
+        registry: Mapping[str, Any],
+        loc: Location,
+        section: str,
+        call: Callable[[Any], Block],
+    ) -> Block | None:
+        """A table or chart from its registry: an unknown kind or a bad option is a config
+        problem at its line; nothing to show on this dataset reads "not available"."""
+        builder = registry.get(kind)
+        if builder is None:
+            self._problem(
+                (*loc, what, "kind"),
+                f"unknown {what} kind {kind!r}; expected one of {', '.join(registry)}",
+                section,
+            )
+            return None
+        try:
+            return call(builder)
+        except OptionError as exc:
+            self._problem((*loc, what, "options"), f"{what} {kind}: {exc}", section)
+            return None
+        except NoData as exc:
+            return _unavailable(caption, kind, exc)
 
     def _commentary_path(self, name: str, loc: Location, section: str) -> Path | None:
         """The commentary file as the user will recognise it (config folder + name)."""
