@@ -25,6 +25,8 @@ How it works, and where it does not:
 - The handler raises at the next Python bytecode. WeasyPrint lays pages out in
   Python, so a slow render is stopped promptly; a single long call into C (one
   enormous text layout in Pango) is stopped only when it returns to Python.
+- An alarm that arrives while a garbage-collector callback or a ``__del__``
+  finaliser runs is put off until it returns: Python drops exceptions raised there.
 - Code that catches every exception (WeasyPrint logs and skips an image that fails
   to load) can swallow the interruption. ``time_limit`` remembers that the time
   ran out and raises on leaving the block all the same; so does it when the
@@ -36,8 +38,10 @@ How it works, and where it does not:
 
 from __future__ import annotations
 
+import gc
 import math
 import signal
+import sys
 import threading
 import time
 from types import FrameType, TracebackType
@@ -67,6 +71,24 @@ class TimeLimitExceeded(ReportgenError):
 def _replaceable(exc: BaseException) -> bool:
     """An exception the time-out explains; KeyboardInterrupt and SystemExit keep their way."""
     return isinstance(exc, Exception) and not isinstance(exc, TimeLimitExceeded)
+
+
+def _runs_where_raising_is_lost(frame: FrameType | None, stop: FrameType | None) -> bool:
+    """Whether the alarm interrupted code Python calls from C and whose exceptions it drops.
+
+    An exception raised in a garbage-collector callback (hypothesis and dask install
+    them) or a finaliser, or in anything they call, is printed as "Exception ignored
+    in ..." and goes no further, so the block would run on to its end. The frames from
+    the interrupted one up to ``stop`` (the one holding the ``with``) are searched, and
+    the alarm is put off until that code returns.
+    """
+    callbacks = {getattr(callback, "__code__", None) for callback in gc.callbacks}
+    while frame is not None and frame is not stop:
+        code = frame.f_code
+        if code.co_name == "__del__" or code in callbacks:
+            return True
+        frame = frame.f_back
+    return False
 
 
 def _can_limit() -> bool:
@@ -101,6 +123,7 @@ class time_limit:  # lower case: used like a function, ``with time_limit(60, "PD
         self._started = 0.0
         self._previous_handler: Any = None
         self._previous_timer = (0.0, 0.0)
+        self._caller: FrameType | None = None
 
     def __enter__(self) -> time_limit:
         if self.seconds is None or not _can_limit():
@@ -109,6 +132,7 @@ class time_limit:  # lower case: used like a function, ``with time_limit(60, "PD
         if previous is None:  # installed outside Python: it could not be put back
             return self
         self._previous_handler = previous
+        self._caller = sys._getframe(1)
         self._previous_timer = signal.setitimer(signal.ITIMER_REAL, 0)  # pause any outer timer
         self._started = time.monotonic()
         self._deadline = self._started + self.seconds
@@ -132,6 +156,7 @@ class time_limit:  # lower case: used like a function, ``with time_limit(60, "PD
         signal.signal(signal.SIGALRM, self._previous_handler)
         self._restore_outer_timer()
         self.limited = False
+        self._caller = None  # no reference cycle through the frame
         if self.fired and (exc is None or _replaceable(exc)):
             # the interruption was swallowed, or surfaced as another exception
             raise TimeLimitExceeded(self.what, self.seconds or 0.0) from exc
@@ -164,6 +189,9 @@ class time_limit:  # lower case: used like a function, ``with time_limit(60, "PD
             left = self._deadline - time.monotonic()
             signal.setitimer(signal.ITIMER_REAL, max(left, _SOON))  # ours keeps running
             self._forward(signum, frame)
+            return
+        if _runs_where_raising_is_lost(frame, self._caller):
+            signal.setitimer(signal.ITIMER_REAL, _SOON)  # raise once back in ordinary code
             return
         self.fired = True
         raise TimeLimitExceeded(self.what, self.seconds or 0.0)

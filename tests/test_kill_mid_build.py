@@ -20,6 +20,7 @@ signal handler and timer it touched is put back.
 from __future__ import annotations
 
 import contextlib
+import gc
 import hashlib
 import io
 import json
@@ -368,6 +369,52 @@ def test_a_swallowed_interruption_still_fails_the_step() -> None:
             time.sleep(5)
         carried_on = True
     assert carried_on
+
+
+@pytest.mark.usefixtures("clean_alarm")
+@pytest.mark.parametrize("where", ["gc-callback", "finaliser"])
+def test_an_alarm_during_a_gc_callback_or_finaliser_is_raised_once_it_returns(
+    where: str,
+) -> None:
+    """Python drops exceptions raised in gc callbacks and ``__del__`` ("Exception ignored").
+
+    hypothesis and dask install gc callbacks; an alarm that lands in one must not be
+    lost there (the block would then run to its end) but raised in the code it returns to.
+    """
+    dropped: list[object] = []
+    returned_to_loop = threading.Event()
+
+    def slow_callback(phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            spin(0.4)  # the 0.1 s alarm goes off in here
+
+    class Slow:
+        def __del__(self) -> None:
+            spin(0.4)
+
+    def work() -> None:
+        if where == "gc-callback":
+            gc.callbacks.append(slow_callback)
+            try:
+                gc.collect()
+            finally:
+                gc.callbacks.remove(slow_callback)
+        else:
+            Slow()  # finalised at once: its __del__ runs here
+        returned_to_loop.set()
+        spin(5)
+
+    previous_hook = sys.unraisablehook
+    sys.unraisablehook = dropped.append
+    started = time.monotonic()
+    try:
+        with pytest.raises(TimeLimitExceeded), time_limit(0.1, "PDF rendering"):
+            work()
+    finally:
+        sys.unraisablehook = previous_hook
+    assert dropped == []
+    assert returned_to_loop.is_set()
+    assert time.monotonic() - started < 2.0  # not after the 5 s of work
 
 
 @pytest.mark.usefixtures("clean_alarm")
