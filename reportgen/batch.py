@@ -47,6 +47,7 @@ if TYPE_CHECKING:
     from rich.console import Console
 
     from reportgen.build import Prepared
+    from reportgen.cache import BuildCache
     from reportgen.config import LoadedConfig
     from reportgen.dataset import Dataset
 
@@ -64,6 +65,15 @@ Executor = Literal["local", "dask"]
 # --------------------------------------------------------------------------- planning
 
 
+def check_one_fund_config(config: LoadedConfig) -> None:
+    """Refuse (exit 2) a config that is not about one fund: a batch would have no items."""
+    if not config.needs_subject:
+        raise UsageError(
+            f"{config.path}: a batch builds one report per fund, but this config has no fund "
+            "selector with subject: true (see docs/batch.md); build it with `reportgen build`"
+        )
+
+
 def plan_items(
     config: LoadedConfig, dataset: Dataset, as_of: date, only: Sequence[str] | None = None
 ) -> list[str]:
@@ -72,11 +82,7 @@ def plan_items(
     an ``only`` ticker outside the universe."""
     from reportgen.metrics_base import universe
 
-    if not config.needs_subject:
-        raise UsageError(
-            f"{config.path}: a batch builds one report per fund, but this config has no fund "
-            "selector with subject: true (see docs/batch.md); build it with `reportgen build`"
-        )
+    check_one_fund_config(config)
     etfs = universe(dataset, as_of)
     if only is None:
         tickers = etfs
@@ -107,13 +113,13 @@ class BatchSpec:
 
 @dataclass(frozen=True)
 class ItemResult:
-    """One fund's build as a worker returns it (picklable, no ``inputs/`` bytes)."""
+    """One fund's build as a worker returns it (picklable)."""
 
     ticker: str
-    #: the output files except ``inputs/``; None when the build failed
+    #: the output files; None when the build failed
     files: dict[str, bytes] | None
-    #: ``inputs/NAME`` -> sha256 of the copy the worker would have written
-    inputs: dict[str, str] = field(default_factory=dict)
+    #: the cache key of what the worker built from (its inputs, rows, versions, code)
+    key: str = ""
     #: why the build failed (one line per problem), None when it did not
     error: str | None = None
     seconds: float = 0.0
@@ -183,10 +189,11 @@ def build_item(spec: BatchSpec, ticker: str) -> ItemResult:
     """Build one fund's report in memory; never raises (a failure is the result's error)."""
     start = time.perf_counter()
     try:
-        from reportgen.build import make_files
+        from reportgen.build import build_key, make_files
 
-        prepared = prepared_for(spec)
-        result = make_files(spec.config, spec.data, spec.as_of, subject=ticker, prepared=prepared)
+        prepared = prepared_for(spec).for_subject(ticker)
+        result = make_files(spec.config, spec.data, spec.as_of, prepared=prepared)
+        key = build_key(prepared, draft=True) or ""
     except Exception as exc:  # one item's failure must never stop the others
         return ItemResult(
             ticker,
@@ -196,14 +203,10 @@ def build_item(spec: BatchSpec, ticker: str) -> ItemResult:
             worker=_worker_name(),
             prepared=_PREPARE_COUNT,
         )
-    files = {k: v for k, v in result.files.items() if not k.startswith("inputs/")}
-    inputs = {
-        k: manifest.sha256_bytes(v) for k, v in result.files.items() if k.startswith("inputs/")
-    }
     return ItemResult(
         ticker,
-        files,
-        inputs,
+        result.files,
+        key,
         seconds=time.perf_counter() - start,
         worker=_worker_name(),
         prepared=_PREPARE_COUNT,
@@ -301,6 +304,10 @@ def run_local(spec: BatchSpec, tickers: list[str], jobs: int) -> Generator[ItemR
 # --------------------------------------------------------------------------- the batch
 
 
+#: How an item's folder came about: built now, taken from the cache, or already in place.
+How = Literal["built", "cached", "unchanged"]
+
+
 @dataclass(frozen=True)
 class ItemOutcome:
     """What happened to one fund, as the summary and the batch manifest tell it."""
@@ -312,6 +319,7 @@ class ItemOutcome:
     blocking: int = 0
     review: int = 0
     outputs: dict[str, str] = field(default_factory=dict)
+    how: How = "built"
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -333,6 +341,10 @@ class BatchResult:
     def count(self, status: Status) -> int:
         return sum(1 for i in self.items if i.status == status)
 
+    def made(self, how: How) -> list[str]:
+        """The tickers whose folders were built now, taken from the cache, or left as they were."""
+        return [i.ticker for i in self.items if i.how == how]
+
     @property
     def exit_code(self) -> int:
         """1 when an item failed or has a blocking compliance finding (a person must look)."""
@@ -351,51 +363,44 @@ def _compliance_counts(files: dict[str, bytes]) -> tuple[int, int]:
     return int(data.get("summary", {}).get("blocking", 0)), review
 
 
-def _mismatch(prepared: Prepared, result: ItemResult) -> str | None:
-    """Why a worker's build does not rest on exactly the parent's inputs, if it does not."""
+def _mismatch(prepared: Prepared, expected_key: str, result: ItemResult) -> str | None:
+    """Why a worker's build does not rest on exactly the parent's inputs, if it does not.
+
+    The key covers every input file, the fund's rows, the versions and reportgen's
+    code; on a difference, the versions are named when they are the cause.
+    """
     assert result.files is not None
-    expected = {k: manifest.sha256_bytes(v) for k, v in prepared.stored.items()}
-    if result.inputs != expected:
-        differ = sorted(
-            k
-            for k in expected.keys() | result.inputs.keys()
-            if expected.get(k) != result.inputs.get(k)
-        )
-        return "the worker read other input files: " + ", ".join(differ[:5])
-    got = json.loads(result.files["manifest.json"])["inputs"]
-    got = {k: v for k, v in got.items() if k != "subject"}
-    want = prepared.inputs
-    for key in sorted(want.keys() | got.keys()):
-        if got.get(key) == want.get(key):
-            continue
-        if key == "versions":
-            diffs = [
-                f"{name} {got[key].get(name)} (here {want[key].get(name)})"
-                for name in sorted(want[key])
-                if got[key].get(name) != want[key].get(name)
-            ]
-            return "the worker runs other package versions: " + ", ".join(diffs)
-        if key == "files":
-            differ = [n for n in sorted(want[key]) if got[key].get(n) != want[key][n]]
-            return "the worker used other input files: " + ", ".join(differ[:5])
-        return f"the worker's manifest differs in {key!r}"
-    return None
+    if result.key == expected_key:
+        return None
+    try:
+        got = json.loads(result.files["manifest.json"])["inputs"]["versions"]
+    except (KeyError, ValueError, TypeError):
+        got = None
+    want = prepared.inputs["versions"]
+    if isinstance(got, dict) and got != want:
+        diffs = [
+            f"{name} {got.get(name)} (here {want.get(name)})"
+            for name in sorted(want)
+            if got.get(name) != want.get(name)
+        ]
+        return "the worker runs other package versions: " + ", ".join(diffs)
+    return "the worker read other inputs (data rows, config, templates or reportgen's code)"
 
 
 def _write_item(
-    out_dir: Path, result: ItemResult, prepared: Prepared, records_dir: Path
+    out_dir: Path,
+    ticker: str,
+    files: dict[str, bytes],
+    prepared: Prepared,
+    records_dir: Path,
+    *,
+    seconds: float = 0.0,
+    how: How = "built",
 ) -> ItemOutcome:
-    """Check one worker result against the parent's inputs and publish its folder."""
+    """Publish one fund's folder and log it."""
     from reportgen.output import publish
 
-    t = result.ticker
-    if result.files is None:
-        return ItemOutcome(t, "failed", result.error or "failed", result.seconds)
-    problem = _mismatch(prepared, result)
-    if problem is not None:
-        return ItemOutcome(t, "failed", problem, result.seconds)
-    files = {**result.files, **prepared.stored}
-    item_dir = out_dir / t
+    item_dir = out_dir / ticker
     try:
         publish(item_dir, files)
         records.append(
@@ -405,22 +410,31 @@ def _write_item(
                 "out": item_dir.name,
                 "report": prepared.config.model.id,
                 "as_of": prepared.as_of.isoformat(),
-                "subject": t,
+                "subject": ticker,
                 "draft_sha256": manifest.sha256_bytes(files["report.pdf"]),
                 "manifest_sha256": manifest.sha256_bytes(files["manifest.json"]),
             },
         )
     except (OSError, ReportgenError) as exc:
-        return ItemOutcome(t, "failed", f"could not write {item_dir}: {error_text(exc)}")
+        return ItemOutcome(ticker, "failed", f"could not write {item_dir}: {error_text(exc)}")
+    return _outcome(ticker, files, manifest.outputs_part(files), seconds, how)
+
+
+def _outcome(
+    ticker: str, files: dict[str, bytes], outputs: dict[str, str], seconds: float, how: How
+) -> ItemOutcome:
     blocking, review = _compliance_counts(files)
     return ItemOutcome(
-        t,
+        ticker,
         "blocked" if blocking else "ok",
-        f"{blocking} blocking compliance finding(s); see {t}/compliance.json" if blocking else None,
-        result.seconds,
+        f"{blocking} blocking compliance finding(s); see {ticker}/compliance.json"
+        if blocking
+        else None,
+        seconds,
         blocking,
         review,
-        manifest.outputs_part(files),
+        outputs,
+        how,
     )
 
 
@@ -455,31 +469,6 @@ def batch_manifest(prepared: Prepared, items: list[ItemOutcome]) -> bytes:
     )
 
 
-def _check_commentary(config: LoadedConfig) -> None:
-    """Commentary files inside the config's folder and readable: the inputs are hashed
-    before any item composes its document (which reports every other config problem,
-    per item)."""
-    from reportgen.errors import InputError
-    from reportgen.paths import resolve_inside
-
-    problems = []
-    for si, section in enumerate(config.model.sections):
-        for bi, block in enumerate(section.blocks):
-            if block.paragraph_file is None:
-                continue
-            loc = ("sections", si, "blocks", bi, "paragraph_file")
-            name = block.paragraph_file
-            try:
-                path = resolve_inside(config.path.parent, name)
-            except ValueError as exc:
-                problems.append(config.problem(loc, f"paragraph_file: cannot use {name!r}: {exc}"))
-                continue
-            if not path.is_file():
-                problems.append(config.problem(loc, f"paragraph_file: cannot read {str(path)!r}"))
-    if problems:
-        raise InputError(problems)
-
-
 def _check_out_dir(out_dir: Path, tickers: list[str]) -> None:
     from reportgen.output import check_replaceable
 
@@ -495,6 +484,46 @@ def _check_out_dir(out_dir: Path, tickers: list[str]) -> None:
         raise UsageError("\n".join(problems))
 
 
+@dataclass
+class Plan:
+    """The items of a batch and each one's cache key (empty without a cache)."""
+
+    tickers: list[str]
+    keys: dict[str, str]
+
+
+def plan_batch(prepared: Prepared, only: Sequence[str] | None, cache: BuildCache | None) -> Plan:
+    """The tickers to build and their keys.
+
+    With a cache, a batch whose inputs are byte-for-byte those of an earlier batch
+    (every file, config, template, version, as-of date and ``only``) reuses that
+    batch's plan without reading the dataset at all: that is what makes an unchanged
+    batch cost almost nothing. Otherwise the dataset is read and each fund's key is
+    computed from its own rows.
+    """
+    from reportgen.build import build_key
+    from reportgen.cache import key_of
+
+    request = None
+    if cache is not None:
+        material = prepared.key_material()
+        if material is not None:
+            request = key_of({**material, "batch_only": list(only) if only else None})
+            stored = cache.read_plan(request)
+            if stored is not None:
+                return Plan(stored["tickers"], stored["keys"])
+    tickers = plan_items(prepared.config, prepared.dataset, prepared.as_of, only)
+    keys: dict[str, str] = {}
+    if cache is not None:
+        for t in tickers:
+            key = build_key(prepared.for_subject(t), draft=True)
+            if key is not None:
+                keys[t] = key
+        if request is not None and len(keys) == len(tickers):
+            cache.write_plan(request, {"tickers": tickers, "keys": keys})
+    return Plan(tickers, keys)
+
+
 def run_batch(
     config_path: Path,
     data_dir: Path,
@@ -507,14 +536,18 @@ def run_batch(
     scheduler: str | None = None,
     console: Console | None = None,
     progress: bool = True,
+    cache: BuildCache | None = None,
 ) -> BatchResult:
     """Build one report per planned fund into ``out_dir/<ticker>/`` and write the manifest.
 
     Bad input, a config about no single fund, an unknown ``only`` ticker or an output
     folder that may not be replaced stop the batch before any work (exit 2). ``jobs``
     defaults to the CPUs this process may use. Progress goes to ``console`` (stderr).
+    With a ``cache``, a fund whose rows and other inputs are unchanged is not built
+    again, and its folder is not touched when it already holds that build.
     """
-    from reportgen.build import check_environment, prepare
+    from reportgen.build import Prepared, check_environment
+    from reportgen.config import load_config
 
     if executor not in ("local", "dask"):
         raise UsageError(f"--executor: expected local or dask, found {executor!r}")
@@ -524,69 +557,142 @@ def run_batch(
         raise UsageError(f"--jobs: expected a whole number >= 1, found {jobs}")
     check_environment()
     spec = BatchSpec(config_path.resolve(), data_dir.resolve(), as_of)
-    prepared = prepare(spec.config, spec.data, as_of)
-    tickers = plan_items(prepared.config, prepared.dataset, as_of, only)
-    _check_out_dir(out_dir, tickers)
-    _check_commentary(prepared.config)
-    prepared.inputs  # noqa: B018 - hash the inputs now: a problem there stops the batch here
+    prepared = Prepared(load_config(spec.config), spec.data, as_of)
+    check_one_fund_config(prepared.config)  # before the data is read
+    plan = plan_batch(prepared, only, cache)
+    _check_out_dir(out_dir, plan.tickers)
     if jobs is None:
         jobs = available_cpus()
     try:
-        return _run(spec, prepared, tickers, out_dir, jobs, executor, scheduler, console, progress)
+        return _run(
+            spec, prepared, plan, out_dir, jobs, executor, scheduler, console, progress, cache
+        )
     finally:
         _PREPARED.clear()  # the parent does not keep the dataset after the batch
+
+
+def _reuse(
+    out_dir: Path,
+    plan: Plan,
+    cache: BuildCache | None,
+    prepared: Prepared,
+    records_dir: Path,
+) -> dict[str, ItemOutcome]:
+    """The items the cache holds: left alone when their folder already matches, else
+    published from the cache."""
+    from reportgen.cache import folder_matches
+
+    reused: dict[str, ItemOutcome] = {}
+    if cache is None:
+        return reused
+    for t in plan.tickers:
+        key = plan.keys.get(t)
+        found = None if key is None else cache.lookup(key)
+        if found is None:
+            continue
+        if folder_matches(out_dir / t, found.digests):
+            report = {"compliance.json": (out_dir / t / "compliance.json").read_bytes()}
+            outputs = dict(sorted(found.digests.items()))
+            reused[t] = _outcome(t, report, outputs, 0.0, "unchanged")
+            continue
+        files = cache.files(found)
+        if files is not None:
+            out_dir.mkdir(parents=True, exist_ok=True)
+            reused[t] = _write_item(out_dir, t, files, prepared, records_dir, how="cached")
+    return reused
 
 
 def _run(
     spec: BatchSpec,
     prepared: Prepared,
-    tickers: list[str],
+    plan: Plan,
     out_dir: Path,
     jobs: int,
     executor: Executor,
     scheduler: str | None,
     console: Console | None,
     progress: bool,
+    cache: BuildCache | None,
 ) -> BatchResult:
     as_of = spec.as_of
-    running: contextlib.AbstractContextManager[Iterator[ItemResult]]
-    if executor == "local":
-        keep_prepared(spec, prepared)  # a single job runs in this process: reuse it
-        running = contextlib.closing(run_local(spec, tickers, jobs))
-    else:
-        from reportgen.batch_dask import run_dask  # a usage error without the extra
-
-        running = run_dask(prepared, tickers, jobs=jobs, scheduler=scheduler)
     records_dir = (out_dir.resolve() / prepared.config.model.approval.records).resolve()
-    outcomes: list[ItemOutcome] = []
+    reused = _reuse(out_dir, plan, cache, prepared, records_dir)
+    todo = [t for t in plan.tickers if t not in reused]
+    outcomes: dict[str, ItemOutcome] = dict(reused)
     raw: list[ItemResult] = []
-    with running as results:  # connected (dask): from here on, items are written
-        out_dir.mkdir(parents=True, exist_ok=True)
-        with _Progress(console, len(tickers), enabled=progress) as bar:
-            for result in _in_plan_order(_tracked(results, bar, raw), tickers):
-                outcome = _write_item(out_dir, result, prepared, records_dir)
-                outcomes.append(outcome)
-                if outcome.status != "ok":
-                    bar.note(outcome)
-    body = batch_manifest(prepared, outcomes)
+    if todo:
+        prepared.dataset  # noqa: B018 - read once here; a single job builds in this process
+        prepared.inputs  # noqa: B018 - hash the inputs now: a problem there stops the batch here
+        running: contextlib.AbstractContextManager[Iterator[ItemResult]]
+        if executor == "local":
+            keep_prepared(spec, prepared)  # a single job runs in this process: reuse it
+            running = contextlib.closing(run_local(spec, todo, jobs))
+        else:
+            from reportgen.batch_dask import run_dask  # a usage error without the extra
+
+            running = run_dask(prepared, todo, jobs=jobs, scheduler=scheduler)
+        with running as results:  # connected (dask): from here on, items are written
+            out_dir.mkdir(parents=True, exist_ok=True)
+            with _Progress(console, len(todo), enabled=progress) as bar:
+                for result in _in_plan_order(_tracked(results, bar, raw), todo):
+                    outcome = _finish(out_dir, result, prepared, plan, cache, records_dir)
+                    outcomes[result.ticker] = outcome
+                    if outcome.status != "ok":
+                        bar.note(outcome)
+    ordered = [outcomes[t] for t in plan.tickers]
+    body = batch_manifest(prepared, ordered)
     from reportgen.output import write_atomically
 
     path = out_dir / BATCH_MANIFEST
-    write_atomically(path, body)
-    records.append(
-        records_dir,
-        {
-            "event": "batch",
-            "out": out_dir.resolve().name,
-            "report": prepared.config.model.id,
-            "as_of": as_of.isoformat(),
-            "items": len(outcomes),
-            "failed": sum(1 for o in outcomes if o.status == "failed"),
-            "blocked": sum(1 for o in outcomes if o.status == "blocked"),
-            "manifest_sha256": manifest.sha256_bytes(body),
-        },
-    )
-    return BatchResult(out_dir, outcomes, path, raw)
+    if todo or not _same_bytes(path, body):
+        out_dir.mkdir(parents=True, exist_ok=True)
+        write_atomically(path, body)
+        records.append(
+            records_dir,
+            {
+                "event": "batch",
+                "out": out_dir.resolve().name,
+                "report": prepared.config.model.id,
+                "as_of": as_of.isoformat(),
+                "items": len(ordered),
+                "failed": sum(1 for o in ordered if o.status == "failed"),
+                "blocked": sum(1 for o in ordered if o.status == "blocked"),
+                "manifest_sha256": manifest.sha256_bytes(body),
+            },
+        )
+    return BatchResult(out_dir, ordered, path, raw)
+
+
+def _same_bytes(path: Path, body: bytes) -> bool:
+    try:
+        return path.read_bytes() == body
+    except OSError:
+        return False
+
+
+def _finish(
+    out_dir: Path,
+    result: ItemResult,
+    prepared: Prepared,
+    plan: Plan,
+    cache: BuildCache | None,
+    records_dir: Path,
+) -> ItemOutcome:
+    """Check a worker's result against the parent's inputs, store it and publish it."""
+    from reportgen.build import build_key
+    from reportgen.cache import Entry
+
+    t = result.ticker
+    if result.files is None:
+        return ItemOutcome(t, "failed", result.error or "failed", result.seconds)
+    expected = plan.keys.get(t) or build_key(prepared.for_subject(t), draft=True) or ""
+    problem = _mismatch(prepared, expected, result)
+    if problem is not None:
+        return ItemOutcome(t, "failed", problem, result.seconds)
+    if cache is not None and result.key:
+        facts = json.loads(result.files["facts.json"]).get("facts", {})
+        cache.put(result.key, Entry(result.files, [], [], len(facts)))
+    return _write_item(out_dir, t, result.files, prepared, records_dir, seconds=result.seconds)
 
 
 def _tracked(
@@ -699,3 +805,10 @@ def print_summary(result: BatchResult, console: Console | None = None) -> None:
         f"{result.count('failed')} failed; manifest {result.manifest_path}",
         highlight=False,
     )
+    reused = len(result.made("cached")) + len(result.made("unchanged"))
+    if reused:
+        console.print(
+            f"{len(result.made('built'))} built, {len(result.made('cached'))} taken from the "
+            f"cache, {len(result.made('unchanged'))} already up to date",
+            highlight=False,
+        )

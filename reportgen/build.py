@@ -10,35 +10,48 @@ from __future__ import annotations
 import json
 import os
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from reportgen import __version__, manifest, records
+from reportgen.cache import BuildCache, Entry, Found, folder_matches, key_of
 from reportgen.config import LoadedConfig, load_config
-from reportgen.dataset import Dataset, load_dataset
+from reportgen.contract import CSV_FILES, SOURCES_FILE
 from reportgen.errors import InputError, UsageError
-from reportgen.facts import FactSet
-from reportgen.metrics import MetricParams, compute_facts
 from reportgen.output import check_replaceable, publish
 from reportgen.paths import resolve_inside
 
+if TYPE_CHECKING:  # imported where used: a build served from the cache never loads pandas
+    from reportgen.dataset import Dataset
+    from reportgen.dataset_slice import FundSlice, SliceIndex
+    from reportgen.facts import FactSet
+    from reportgen.metrics import MetricParams
+
 Reporter = Callable[[str, float], None]
+
+
+#: How a build's files came about: made now, taken from the cache, or already in place.
+BuildStatus = Literal["built", "cached", "unchanged"]
 
 
 @dataclass
 class BuildResult:
     out_dir: Path
-    facts: FactSet
+    #: the facts, when they were computed (not for a build served from the cache)
+    facts: FactSet | None
     files: dict[str, bytes]
     timings: dict[str, float] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
     config: LoadedConfig | None = None
     #: compliance summary lines for the terminal
     summary: list[str] = field(default_factory=list)
+    status: BuildStatus = "built"
+    #: how many facts facts.json holds
+    fact_count: int = 0
 
 
 @contextmanager
@@ -48,6 +61,13 @@ def _stage(name: str, timings: dict[str, float], report: Reporter | None) -> Ite
     timings[name] = time.perf_counter() - start
     if report is not None:
         report(name, timings[name])
+
+
+def _part(name: str, seconds: float, timings: dict[str, float], report: Reporter | None) -> None:
+    """A share of the stage just reported (charts of the document, layout of the PDF)."""
+    timings[name] = seconds
+    if report is not None:
+        report(name, seconds)
 
 
 def facts_json(config: LoadedConfig, as_of: date, facts: FactSet) -> bytes:
@@ -71,12 +91,12 @@ def template_dirs(config: LoadedConfig) -> list[Path]:
         raise InputError([config.problem(("templates",), f"templates: {exc}")]) from None
 
 
-def input_files(config: LoadedConfig, dataset: Dataset) -> dict[str, Path]:
-    """Every file the build read, under names that do not depend on where it ran."""
-    from reportgen.render_html import BUILTIN_TEMPLATES
-    from reportgen.render_pdf import ASSETS_DIR
+def input_files(config: LoadedConfig, dataset_files: Mapping[str, Path]) -> dict[str, Path]:
+    """Every file the build reads, under names that do not depend on where it ran
+    (``dataset_files``: the dataset's, stem -> path)."""
+    from reportgen.paths import ASSETS_DIR, BUILTIN_TEMPLATES
 
-    files = {f"dataset/{path.name}": path for path in dataset.files.values()}
+    files = {f"dataset/{path.name}": path for path in dataset_files.values()}
     files[f"config/{config.path.name}"] = config.path
     for block_file in _commentary_files(config):
         files[f"config/{block_file.relative_to(config.path.parent.resolve()).as_posix()}"] = (
@@ -116,7 +136,31 @@ def _commentary_files(config: LoadedConfig) -> list[Path]:
     ]
 
 
+def check_commentary(config: LoadedConfig) -> None:
+    """Commentary files inside the config's folder and readable: the inputs are hashed
+    before any item composes its document (which reports every other config problem,
+    per item)."""
+    problems = []
+    for si, section in enumerate(config.model.sections):
+        for bi, block in enumerate(section.blocks):
+            if block.paragraph_file is None:
+                continue
+            loc = ("sections", si, "blocks", bi, "paragraph_file")
+            name = block.paragraph_file
+            try:
+                path = resolve_inside(config.path.parent, name)
+            except ValueError as exc:
+                problems.append(config.problem(loc, f"paragraph_file: cannot use {name!r}: {exc}"))
+                continue
+            if not path.is_file():
+                problems.append(config.problem(loc, f"paragraph_file: cannot read {str(path)!r}"))
+    if problems:
+        raise InputError(problems)
+
+
 def metric_params(config: LoadedConfig) -> MetricParams:
+    from reportgen.metrics import MetricParams
+
     sc = config.model.scenario
     return MetricParams(
         stress_shocks=tuple(sc.stress_shocks),
@@ -146,42 +190,188 @@ def check_environment() -> None:
 DRAFT_MARK = "Draft - not approved for distribution"
 
 
-@dataclass
 class Prepared:
-    """What every build of one config and dataset as of one date shares, done once:
-    inputs read and validated, facts computed, input files hashed and kept.
+    """What every build of one config and dataset as of one date shares, each part done
+    once and only when first needed: the dataset read and validated, the facts computed,
+    the input files hashed and kept.
 
-    ``reportgen batch`` prepares once per worker process and builds each fund's report
-    from it (``make_files(..., subject=T, prepared=p)``).
+    Lazy on purpose: a build served from the cache needs the inputs' hashes, not the
+    dataset parsed. ``reportgen batch`` prepares once per worker process and builds each
+    fund's report from it (``make_files(..., subject=T, prepared=p)``), each from the
+    rows of that fund (:meth:`for_subject`).
     """
 
-    config: LoadedConfig
-    dataset: Dataset
-    as_of: date
-    facts: FactSet
-    _parts: tuple[dict[str, Any], dict[str, bytes]] | None = field(default=None, repr=False)
+    def __init__(
+        self,
+        config: LoadedConfig,
+        data_dir: Path,
+        as_of: date,
+        *,
+        dataset: Dataset | None = None,
+        piece: FundSlice | None = None,
+        common: dict[str, Any] | None = None,
+    ) -> None:
+        self.config = config
+        self.data_dir = Path(data_dir)
+        self.as_of = as_of
+        #: for a one-fund report, the rows it reads (None: the whole dataset)
+        self.piece = piece
+        self._dataset = dataset
+        self._facts: FactSet | None = None
+        self._common = common
+        self._parts: tuple[dict[str, Any], dict[str, bytes]] | None = None
+        self._slices: SliceIndex | None = None
+
+    @property
+    def loaded(self) -> bool:
+        """Whether the dataset has been read (a build from the cache never reads it)."""
+        return self._dataset is not None
+
+    @property
+    def dataset(self) -> Dataset:
+        if self._dataset is None:
+            from reportgen.dataset import load_dataset
+
+            self._dataset = load_dataset(self.data_dir)
+        return self._dataset
+
+    @property
+    def facts(self) -> FactSet:
+        if self._facts is None:
+            from reportgen.facts import FactSet
+            from reportgen.metrics import compute_facts
+
+            facts = compute_facts(self.dataset, self.as_of, metric_params(self.config))
+            if self.piece is not None:  # its fund and the indexes: nothing about the others
+                keep = (f"etf.{self.piece.subject}.", "index.")
+                facts = FactSet(facts[k] for k in facts if k.startswith(keep))
+            self._facts = facts
+        return self._facts
+
+    @property
+    def subject(self) -> str | None:
+        return None if self.piece is None else self.piece.subject
+
+    def for_subject(self, subject: str) -> Prepared:
+        """The same inputs cut to the rows a report about ``subject`` reads."""
+        if self.piece is not None:
+            if subject != self.piece.subject:
+                raise ValueError(f"prepared for {self.piece.subject}, asked for {subject}")
+            return self
+        from reportgen.compose import check_subject
+        from reportgen.dataset_slice import SliceIndex
+        from reportgen.metrics_base import universe
+
+        check_subject(self.config, subject, universe(self.dataset, self.as_of), self.as_of)
+        if self._slices is None:
+            self._slices = SliceIndex(self.dataset)
+        piece = self._slices.slice(subject)
+        return Prepared(
+            self.config,
+            self.data_dir,
+            self.as_of,
+            dataset=piece.dataset,
+            piece=piece,
+            common=self._common_part(),
+        )
+
+    def _common_part(self) -> dict[str, Any]:
+        """The manifest's inputs part for everything but the dataset: config, commentary,
+        templates and fonts hashed, the versions, the as-of date."""
+        if self._common is None:
+            check_commentary(self.config)
+            sources = input_files(self.config, {})
+            common = manifest.inputs_part(sources, self.as_of)
+            common["config"] = f"config/{self.config.path.name}"
+            self._common = common
+        return self._common
+
+    def _dataset_sources(self) -> dict[str, Path] | None:
+        """The dataset's files (stem -> path), as the loader will read them; None when that
+        is not clear without loading (a file missing, or given twice)."""
+        if self._dataset is not None:
+            return dict(self._dataset.files)
+        return dataset_files(self.data_dir)
+
+    def key_material(self) -> dict[str, Any] | None:
+        """Everything the outputs depend on, for the cache key (see :mod:`reportgen.cache`);
+        None when the dataset's files cannot be told without loading it."""
+        common = self._common_part()
+        if self.piece is not None:
+            sources_yaml = self.dataset.files["sources"]
+            rows = {**self.piece.rows, "sources": manifest.sha256_file(sources_yaml)}
+            return {**common, "subject": self.piece.subject, "rows": rows}
+        files = self._dataset_sources()
+        if files is None:
+            return None
+        try:
+            hashed = {f"dataset/{p.name}": manifest.sha256_file(p) for p in files.values()}
+        except OSError:
+            return None
+        return {**common, "files": {**common["files"], **hashed}}
 
     def _input_parts(self) -> tuple[dict[str, Any], dict[str, bytes]]:
-        if self._parts is None:  # after the document stage checked the config's paths
-            sources = input_files(self.config, self.dataset)
-            inputs = manifest.inputs_part(sources, self.as_of)
-            inputs["config"] = f"config/{self.config.path.name}"
-            stored = {
-                f"inputs/{name}": path.read_bytes()
+        if self._parts is None:
+            common = self._common_part()
+            sources = input_files(self.config, self.dataset.files)
+            if self.piece is None:
+                data = {
+                    name: path.read_bytes()
+                    for name, path in sources.items()
+                    if name.startswith("dataset/")
+                }
+            else:
+                from reportgen.dataset_slice import slice_files
+
+                data = {f"dataset/{k}": v for k, v in slice_files(self.piece).items()}
+                data["dataset/sources.yaml"] = self.dataset.files["sources"].read_bytes()
+            inputs = dict(common)
+            inputs["files"] = dict(
+                sorted(
+                    {
+                        **common["files"],
+                        **{k: manifest.sha256_bytes(v) for k, v in data.items()},
+                    }.items()
+                )
+            )
+            if self.piece is not None:
+                inputs["subject"] = self.piece.subject
+                inputs["rows"] = self.piece.rows
+            others = {
+                name: path.read_bytes()
                 for name, path in stored_inputs(self.config, sources).items()
+                if not name.startswith("dataset/")
             }
+            stored = {f"inputs/{name}": b for name, b in sorted({**data, **others}.items())}
             self._parts = (inputs, stored)
         return self._parts
 
     @property
     def inputs(self) -> dict[str, Any]:
-        """The manifest's inputs part: hashes of every input file, versions, as-of, config."""
+        """The manifest's inputs part: hashes of every input file (for a one-fund report,
+        of the rows it read), versions, as-of date, config, subject."""
         return self._input_parts()[0]
 
     @property
     def stored(self) -> dict[str, bytes]:
         """The ``inputs/`` copies of the output folder."""
         return self._input_parts()[1]
+
+
+def dataset_files(data_dir: Path) -> dict[str, Path] | None:
+    """The files of a dataset folder by stem, as the loader picks them (``STEM.csv`` or
+    ``STEM.parquet``); None when one is missing or given both ways."""
+    files: dict[str, Path] = {}
+    for stem in CSV_FILES:
+        found = [p for p in (data_dir / f"{stem}.csv", data_dir / f"{stem}.parquet") if p.is_file()]
+        if len(found) != 1:
+            return None
+        files[stem] = found[0]
+    sources = data_dir / SOURCES_FILE
+    if not sources.is_file():
+        return None
+    files["sources"] = sources
+    return files
 
 
 def prepare(
@@ -197,11 +387,11 @@ def prepare(
     timings = {} if timings is None else timings
     check_environment()
     with _stage("load", timings, report):
-        config = load_config(config_path)
-        dataset = load_dataset(data_dir)
+        prepared = Prepared(load_config(config_path), data_dir, as_of)
+        prepared.dataset  # noqa: B018 - read and validated here, for the stage's timing
     with _stage("metrics", timings, report):
-        facts = compute_facts(dataset, as_of, metric_params(config))
-    return Prepared(config, dataset, as_of, facts)
+        prepared.facts  # noqa: B018
+    return prepared
 
 
 def make_files(
@@ -224,22 +414,31 @@ def make_files(
     timings: dict[str, float] = {}
     check_environment()
     if prepared is None:
-        prepared = prepare(config_path, data_dir, as_of, timings=timings, report=report)
+        with _stage("config", timings, report):
+            prepared = Prepared(load_config(config_path), data_dir, as_of)
     elif prepared.as_of != as_of:
         raise ValueError(f"prepared for {prepared.as_of}, asked to build as of {as_of}")
-    config, dataset, facts = prepared.config, prepared.dataset, prepared.facts
+    if not prepared.loaded:
+        with _stage("load", timings, report):
+            prepared.dataset  # noqa: B018 - read and validated here, for the stage's timing
+    if subject is not None:
+        with _stage("slice", timings, report):
+            prepared = prepared.for_subject(subject)
+    subject = prepared.subject
+    with _stage("metrics", timings, report):
+        config, dataset, facts = prepared.config, prepared.dataset, prepared.facts
+    parts: dict[str, float] = {}
     with _stage("document", timings, report):
         from reportgen.compose import compose_document
 
-        document = compose_document(config, dataset, facts, as_of, subject=subject)
+        document = compose_document(config, dataset, facts, as_of, subject=subject, timings=parts)
+    _part("charts", parts["charts"], timings, report)
     with _stage("html", timings, report):
         from reportgen.render_html import render_html
 
         html = render_html(document, template_dirs=template_dirs(config))
     facts_bytes = facts_json(config, as_of, facts)
-    inputs = dict(prepared.inputs)  # hashed here, after the document stage, as before
-    if subject is not None:
-        inputs["subject"] = subject
+    inputs = prepared.inputs
     with _stage("pdf", timings, report):
         from reportgen.render_limits import PDF_RENDER_SECONDS, time_limit
         from reportgen.render_pdf import EmbeddedFile, PdfOptions, render_pdf_result
@@ -263,6 +462,8 @@ def make_files(
                     ),
                 ),
             )
+    _part("pdf_layout", pdf.layout_seconds, timings, report)
+    _part("pdf_write", pdf.write_seconds, timings, report)
     with _stage("checks", timings, report):
         from reportgen import compliance
 
@@ -297,6 +498,7 @@ def make_files(
         timings,
         config=config,
         summary=compliance.summary_lines(findings, settings),
+        fact_count=len(facts),
     )
 
 
@@ -308,15 +510,44 @@ def build(
     *,
     report: Reporter | None = None,
     subject: str | None = None,
+    cache: BuildCache | None = None,
 ) -> BuildResult:
-    """Build a draft into ``out_dir``; the folder changes only if every stage succeeded."""
+    """Build a draft into ``out_dir``; the folder changes only if every stage succeeded.
+
+    With a ``cache``, a build whose inputs are unchanged is not made again: if
+    ``out_dir`` already holds its files, nothing is written at all (status
+    "unchanged"); otherwise the cached files are published (status "cached").
+    """
     check_environment()
     check_replaceable(out_dir)
-    result = make_files(config_path, data_dir, as_of, report=report, subject=subject)
+    timings: dict[str, float] = {}
+    with _stage("config", timings, report):
+        prepared = Prepared(load_config(config_path), data_dir, as_of)
+    if subject is not None:
+        with _stage("load", timings, report):
+            prepared.dataset  # noqa: B018
+        with _stage("slice", timings, report):
+            prepared = prepared.for_subject(subject)
+    key = None
+    if cache is not None:
+        with _stage("cache", timings, report):
+            key = build_key(prepared, draft=True)
+            found = None if key is None else cache.lookup(key)
+            if found is not None and folder_matches(out_dir, found.digests):
+                return _cached_result(out_dir, prepared, found, timings, "unchanged")
+            entry = None if found is None else cache.files(found)
+    if cache is None or entry is None:
+        result = make_files(config_path, data_dir, as_of, report=report, prepared=prepared)
+        result.timings = {**timings, **result.timings}
+        if cache is not None and key is not None:
+            cache.put(key, Entry(result.files, result.summary, result.warnings, result.fact_count))
+    else:
+        assert found is not None
+        result = _cached_result(out_dir, prepared, found, timings, "cached")
+        result.files = entry
     with _stage("write", result.timings, report):
         publish(out_dir, result.files)
-        config = result.config
-        assert config is not None
+        config = prepared.config
         records.append(
             (out_dir.resolve().parent / config.model.approval.records).resolve(),
             {
@@ -330,3 +561,31 @@ def build(
         )
     result.out_dir = out_dir
     return result
+
+
+def build_key(prepared: Prepared, *, draft: bool) -> str | None:
+    """The cache key of a build of ``prepared`` (None: the inputs cannot be hashed yet)."""
+    material = prepared.key_material()
+    if material is None:
+        return None
+    return key_of({**material, "draft": draft})
+
+
+def _cached_result(
+    out_dir: Path,
+    prepared: Prepared,
+    found: Found,
+    timings: dict[str, float],
+    status: BuildStatus,
+) -> BuildResult:
+    return BuildResult(
+        out_dir,
+        None,
+        {},
+        timings,
+        warnings=found.warnings,
+        config=prepared.config,
+        summary=found.summary,
+        status=status,
+        fact_count=found.fact_count,
+    )

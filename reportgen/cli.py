@@ -14,12 +14,15 @@ from collections.abc import Callable
 from datetime import date
 from functools import wraps
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
 from reportgen import __version__
-from reportgen.errors import EXIT_BAD_INPUT, ReportgenError
+from reportgen.errors import EXIT_BAD_INPUT, ReportgenError, UsageError
+
+if TYPE_CHECKING:
+    from reportgen.cache import BuildCache
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -65,6 +68,30 @@ def cli(ctx: click.Context, debug: bool, verbose: bool, quiet: bool) -> None:
     ctx.obj.update(debug=debug, verbose=verbose and not quiet, quiet=quiet)
 
 
+def _cache_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """``--cache DIR`` and ``--no-cache``, shared by the commands that build."""
+    command = click.option(
+        "--no-cache", is_flag=True, help="Build everything again, and store nothing."
+    )(command)
+    return click.option(
+        "--cache",
+        "cache_dir",
+        type=click.Path(path_type=Path, file_okay=False),
+        help="Folder of finished builds, reused when their inputs are unchanged "
+        "(default: .reportgen-cache beside OUT).",
+    )(command)
+
+
+def _open_cache(out_dir: Path, cache_dir: Path | None, no_cache: bool) -> BuildCache | None:
+    from reportgen.cache import BuildCache, default_cache_dir
+
+    if no_cache:
+        if cache_dir is not None:
+            raise UsageError("--cache and --no-cache: give one or the other")
+        return None
+    return BuildCache(cache_dir if cache_dir is not None else default_cache_dir(out_dir))
+
+
 @cli.command()
 @click.argument("config", type=click.Path(path_type=Path, dir_okay=False))
 @click.option("--data", "data_dir", required=True, type=click.Path(path_type=Path, file_okay=False))
@@ -73,6 +100,7 @@ def cli(ctx: click.Context, debug: bool, verbose: bool, quiet: bool) -> None:
 @click.option(
     "--subject", help="The ETF (ticker) a one-fund report such as the ETF factsheet is about."
 )
+@_cache_options
 @click.pass_context
 @_user_errors
 def build(
@@ -82,8 +110,14 @@ def build(
     as_of: date,
     out_dir: Path,
     subject: str | None,
+    cache_dir: Path | None,
+    no_cache: bool,
 ) -> None:
-    """Build CONFIG's report from a dataset as of a date into OUT."""
+    """Build CONFIG's report from a dataset as of a date into OUT.
+
+    A build whose inputs did not change since the last one is taken from the cache,
+    and OUT is left untouched when it already holds it.
+    """
     from reportgen.build import build as run_build
 
     verbose = ctx.obj["verbose"]
@@ -92,14 +126,21 @@ def build(
         if verbose:
             click.echo(f"  {stage:<10} {seconds * 1000:8.0f} ms", err=True)
 
-    result = run_build(config, data_dir, as_of, out_dir, report=report, subject=subject)
+    cache = _open_cache(out_dir, cache_dir, no_cache)
+    result = run_build(
+        config, data_dir, as_of, out_dir, report=report, subject=subject, cache=cache
+    )
     if not ctx.obj["quiet"]:
         for warning in result.warnings:
             click.echo(f"warning: {warning}", err=True)
         for line in result.summary:
             click.echo(line)
+        if result.status == "unchanged":
+            click.echo(f"{out_dir}/ is up to date: nothing changed since it was built")
+            return
+        how = " (from the cache)" if result.status == "cached" else ""
         click.echo(
-            f"Built {len(result.facts)} facts into {out_dir}/"
+            f"Built {result.fact_count} facts into {out_dir}/{how}"
             f" ({', '.join(_top_level(result.files))})"
         )
 
@@ -130,6 +171,7 @@ def build(
     "--scheduler",
     help="Dask scheduler address, tcp://HOST:8786 (default: a LocalCluster on this machine).",
 )
+@_cache_options
 @click.pass_context
 @_user_errors
 def batch(
@@ -142,6 +184,8 @@ def batch(
     jobs: int | None,
     executor: str,
     scheduler: str | None,
+    cache_dir: Path | None,
+    no_cache: bool,
 ) -> None:
     """Build CONFIG's one-fund report for every ETF of the universe into OUT/<ticker>/.
 
@@ -163,6 +207,7 @@ def batch(
         scheduler=scheduler,
         console=console,
         progress=not ctx.obj["quiet"],
+        cache=_open_cache(out_dir, cache_dir, no_cache),
     )
     if not ctx.obj["quiet"]:
         print_summary(result, console)

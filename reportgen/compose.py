@@ -9,6 +9,7 @@ before anything is rendered.
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
@@ -79,6 +80,8 @@ class _Composer:
         self.config = config
         self.cfg = config.model
         self.problems: list[Problem] = []
+        #: seconds spent drawing charts (the benchmark reports them apart)
+        self.chart_seconds = 0.0
         ds = dataset.up_to(as_of)
         tickers = universe(ds, as_of)
         check_subject(config, subject, tickers, as_of)
@@ -217,10 +220,14 @@ class _Composer:
             assert block.chart is not None
             chart = block.chart
             chart_id = f"{section}-{chart.kind}-{n}"
-            return self._exhibit(
-                "chart", chart.kind, chart.caption, CHARTS, loc, section,
-                lambda build: build(self.ctx, chart, chart_id),
-            )  # fmt: skip
+            started = time.perf_counter()
+            try:
+                return self._exhibit(
+                    "chart", chart.kind, chart.caption, CHARTS, loc, section,
+                    lambda build: build(self.ctx, chart, chart_id),
+                )  # fmt: skip
+            finally:
+                self.chart_seconds += time.perf_counter() - started
         if kind == "callout":
             assert block.callout is not None
             rendered = self._markdown(block.callout.text, (*loc, "callout", "text"), section)
@@ -379,11 +386,18 @@ def compose_document(
     facts: FactSet,
     as_of: Any,
     subject: str | None = None,
+    timings: dict[str, float] | None = None,
 ) -> Document:
     """Resolve a config against a build's facts; raise InputError listing every problem.
 
     ``subject`` is the ticker of the fund a one-fund report (a ``subject: true`` fund
     selector) describes; such a config without one, or a subject for a config that has
     no such selector, or one outside the universe, is a :class:`UsageError`.
+    ``timings["charts"]`` receives the seconds spent drawing charts.
     """
-    return _Composer(config, dataset, facts, as_of, subject).compose()
+    composer = _Composer(config, dataset, facts, as_of, subject)
+    try:
+        return composer.compose()
+    finally:
+        if timings is not None:
+            timings["charts"] = composer.chart_seconds

@@ -9,6 +9,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+#: The templates every note starts from (beside the package: editable installs).
+BUILTIN_TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
+#: Fonts and other files the PDF embeds.
+ASSETS_DIR = Path(__file__).resolve().parent / "assets"
+
 
 def resolve_inside(base: Path, name: str) -> Path:
     """``base / name`` resolved (symlinks followed), refused unless it stays inside ``base``."""

@@ -45,8 +45,8 @@ from reportgen import __version__
 from reportgen.document import Chart, Document, Table
 from reportgen.errors import UsageError
 from reportgen.formatting import format_date
+from reportgen.paths import BUILTIN_TEMPLATES
 
-BUILTIN_TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 DEFAULT_TEMPLATE = "note.html.j2"
 STYLESHEET = "note.css"
 DEFAULT_NOTE_TYPE = "Monthly Thematic Note"

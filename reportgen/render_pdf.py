@@ -51,8 +51,8 @@ from weasyprint.urls import FatalURLFetchingError, URLFetcher, URLFetcherRespons
 
 from reportgen import __version__
 from reportgen.errors import ReportgenError
+from reportgen.paths import ASSETS_DIR
 
-ASSETS_DIR = Path(__file__).resolve().parent / "assets"
 FONTS_DIR = ASSETS_DIR / "fonts"
 
 #: File types the fetcher serves from ``ASSETS_DIR``; anything else is refused.

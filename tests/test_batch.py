@@ -8,6 +8,7 @@ local ones. Hashes are recomputed here with hashlib, independently of reportgen.
 
 from __future__ import annotations
 
+import csv
 import hashlib
 import io
 import json
@@ -48,6 +49,11 @@ SAMPLE_ETFS = sorted(
     if line.split(",")[2] == "etf"
 )
 ITEM_FILES = {"compliance.json", "facts.json", "manifest.json", "report.html", "report.pdf"}
+SAMPLE_INDEXES = sorted(
+    line.split(",")[0]
+    for line in (SAMPLE / "instruments.csv").read_text(encoding="utf-8").splitlines()[1:]
+    if line.split(",")[2] == "index"
+)
 DASK_ONLY = ["BCLT", "NWAI", "WMCC"]  # a benchmark ETF, a theme ETF with and one without holdings
 
 
@@ -89,7 +95,38 @@ def test_one_folder_per_etf_of_the_universe_and_nothing_failed(sample_batch: Bat
         assert mf["inputs"]["subject"] == t
         on_disk = folder_hashes(out / t)
         assert mf["outputs"] == {k: v for k, v in on_disk.items() if k != "manifest.json"}
-        assert mf["inputs"]["files"]["dataset/prices.csv"] == sha256(SAMPLE / "prices.csv")
+        # the fund keeps the rows it read: its own and the two indexes', nothing else
+        stored = out / t / "inputs" / "dataset"
+        for name in ("prices.csv", "flows.csv", "aum.csv", "spreads.csv", "holdings.csv"):
+            assert mf["inputs"]["files"][f"dataset/{name}"] == sha256(stored / name)
+            keep = {t, *SAMPLE_INDEXES} if name == "prices.csv" else {t}
+            want = sample_rows(name, keep)
+            assert csv_rows(stored / name) == want, (t, name)
+            assert mf["inputs"]["rows"][name.removesuffix(".csv")]["rows"] == len(want)
+        assert mf["inputs"]["files"]["dataset/sources.yaml"] == sha256(SAMPLE / "sources.yaml")
+
+
+def csv_rows(path: Path) -> list[tuple[Any, ...]]:
+    """A CSV file's rows, numbers as floats, sorted: two spellings of one value compare equal."""
+    with path.open(encoding="utf-8", newline="") as fh:
+        reader = csv.DictReader(fh)
+        rows = []
+        for row in reader:
+            cells = []
+            for name in sorted(row):
+                value = row[name]
+                try:
+                    cells.append((name, float(value)))
+                except ValueError:
+                    cells.append((name, value))
+            rows.append(tuple(cells))
+    return sorted(rows)
+
+
+def sample_rows(name: str, tickers: set[str]) -> list[tuple[Any, ...]]:
+    """The sample file's rows of these instruments, read with the csv module alone."""
+    column = "fund" if name == "holdings.csv" else "ticker"
+    return [r for r in csv_rows(SAMPLE / name) if dict(r)[column] in tickers]
 
 
 def test_each_worker_loads_the_dataset_once(sample_batch: BatchResult) -> None:
@@ -278,7 +315,7 @@ def test_an_internal_error_fails_its_item_with_the_reason(
     real = build_module.make_files
 
     def flaky(*args: Any, **kwargs: Any) -> Any:
-        if kwargs.get("subject") == "HLRA":
+        if kwargs["prepared"].subject == "HLRA":
             raise RuntimeError("disk on fire")
         return real(*args, **kwargs)
 
@@ -299,20 +336,25 @@ def test_a_worker_with_other_inputs_or_versions_fails_its_item(
     spec = batch.BatchSpec(FACTSHEET, SAMPLE, AS_OF)
     prepared = build_module.prepare(FACTSHEET, SAMPLE, AS_OF)
     good = batch.build_item(spec, "HLTM")
+    plan = batch.Plan(["HLTM"], {"HLTM": good.key})
     records = tmp_path / "records"
-    other = {**good.inputs, "inputs/dataset/prices.csv": "0" * 64}
-    outcome = batch._write_item(tmp_path, replace(good, inputs=other), prepared, records)
+    outcome = batch._finish(tmp_path, replace(good, key="0" * 64), prepared, plan, None, records)
     assert outcome.status == "failed"
-    assert outcome.reason == "the worker read other input files: inputs/dataset/prices.csv"
+    assert outcome.reason == (
+        "the worker read other inputs (data rows, config, templates or reportgen's code)"
+    )
     assert good.files is not None
     mf = json.loads(good.files["manifest.json"])
     mf["inputs"]["versions"]["weasyprint"] = "0.1"
     files = {**good.files, "manifest.json": json.dumps(mf).encode()}
-    outcome = batch._write_item(tmp_path, replace(good, files=files), prepared, records)
+    other = replace(good, files=files, key="1" * 64)
+    outcome = batch._finish(tmp_path, other, prepared, plan, None, records)
     assert outcome.reason and outcome.reason.startswith(
         "the worker runs other package versions: weasyprint 0.1 (here "
     )
     assert not (tmp_path / "HLTM").exists()
+    outcome = batch._finish(tmp_path, good, prepared, plan, None, records)
+    assert outcome.status == "ok" and (tmp_path / "HLTM" / "report.pdf").is_file()
 
 
 def test_results_are_written_in_plan_order_whatever_order_they_finish() -> None:

@@ -64,7 +64,7 @@ def env() -> dict[str, str]:
 
 def build_command(data: Path, as_of: str, out: Path) -> list[str]:
     args = ["build", str(CONFIG), "--data", str(data), "--as-of", as_of, "--out", str(out)]
-    return [str(reportgen_exe()), *args]
+    return [str(reportgen_exe()), *args, "--no-cache"]  # a real build each time, to kill
 
 
 def build(data: Path, as_of: str, out: Path) -> subprocess.CompletedProcess[str]:
