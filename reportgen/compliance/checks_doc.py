@@ -6,6 +6,7 @@ import re
 from collections.abc import Iterator
 from datetime import date, datetime
 
+import numpy as np
 import pandas as pd
 
 from reportgen.compliance.context import Context, RawFinding
@@ -316,6 +317,20 @@ def _stems_by_source(ctx: Context) -> dict[str, list[str]]:
     return out
 
 
+def _has_rows(frame: pd.DataFrame, ticker: str, start: date, end: date) -> bool:
+    """Whether ``ticker`` has a row dated in (start, end]. Frames are sorted by ticker,
+    then date (see :class:`~reportgen.dataset.Dataset`), so two binary searches do."""
+    tickers = frame["ticker"].to_numpy()
+    first, last = (
+        np.searchsorted(tickers, ticker, "left"),
+        np.searchsorted(tickers, ticker, "right"),
+    )
+    dates = frame["date"].to_numpy()[first:last]
+    lo = np.searchsorted(dates, np.datetime64(start, "ns"), "right")
+    hi = np.searchsorted(dates, np.datetime64(end, "ns"), "right")
+    return bool(hi > lo)
+
+
 def _empty_periods(
     ctx: Context, printed: dict[str, tuple[str | None, str | None, str]]
 ) -> Iterator[RawFinding]:
@@ -345,12 +360,7 @@ def _empty_periods(
             if (ticker, stem, period) in done:
                 continue
             done.add((ticker, stem, period))
-            rows = frame.loc[
-                (frame["ticker"] == ticker)
-                & (frame["date"] > pd.Timestamp(start))
-                & (frame["date"] <= pd.Timestamp(end))
-            ]
-            if len(rows):
+            if _has_rows(frame, ticker, start, end):
                 continue
             name = names.get(ticker, ticker)
             yield RawFinding(

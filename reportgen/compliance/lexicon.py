@@ -76,19 +76,21 @@ class Lexicon:
 
     def matches(self, text: str) -> list[Match]:
         """Promissory uses in ``text`` that are neither allowed, negated nor disclaimers."""
+        hits = [(term, m) for term, rx in self.compiled for m in rx.finditer(text)]
+        if not hits:  # most text: no need to look for allowed phrases
+            return []
         allowed = [
             (m.start(), m.end())
-            for phrase in self.spec.allowed
-            for m in re.finditer(_phrase(phrase), text, re.IGNORECASE)
+            for rx in _allowed_patterns(tuple(self.spec.allowed))
+            for m in rx.finditer(text)
         ]
         found: list[Match] = []
-        for term, rx in self.compiled:
-            for m in rx.finditer(text):
-                if any(a <= m.start() and m.end() <= b for a, b in allowed):
-                    continue
-                if self._negated(text, m.start()):
-                    continue
-                found.append(Match(m.start(), m.end(), term))
+        for term, m in hits:
+            if any(a <= m.start() and m.end() <= b for a, b in allowed):
+                continue
+            if self._negated(text, m.start()):
+                continue
+            found.append(Match(m.start(), m.end(), term))
         found.sort(key=lambda x: (x.start, -(x.end - x.start)))
         out: list[Match] = []
         for match in found:  # overlapping matches ("can't miss" and "can't-miss"): keep one
@@ -107,6 +109,12 @@ class Lexicon:
     def is_disclaimer(self, sentence: str) -> bool:
         low = " ".join(sentence.lower().split())
         return any(phrase in low for phrase in self.spec.disclaimer_phrases)
+
+
+@cache
+def _allowed_patterns(phrases: tuple[str, ...]) -> tuple[re.Pattern[str], ...]:
+    """The allowed phrases, compiled once per lexicon."""
+    return tuple(re.compile(_phrase(phrase), re.IGNORECASE) for phrase in phrases)
 
 
 def _compile(spec: LexiconSpec) -> tuple[tuple[str, re.Pattern[str]], ...]:
