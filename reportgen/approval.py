@@ -177,6 +177,7 @@ def render_approved(out_dir: Path, mf: dict[str, Any]) -> bytes:
         as_of_of(mf),
         draft=False,
         subject=mf["inputs"].get("subject"),
+        kept_rows="rows" in mf["inputs"],
     )
     for name in ("facts.json", "report.html"):
         if result.files[name] != (out_dir / name).read_bytes():
@@ -198,6 +199,7 @@ def rebuild(out_dir: Path) -> list[str]:
         inputs / "dataset",
         as_of_of(mf),
         subject=mf["inputs"].get("subject"),
+        kept_rows="rows" in mf["inputs"],
     )
     differences = []
     new_mf = json.loads(result.files["manifest.json"])

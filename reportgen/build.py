@@ -210,6 +210,7 @@ class Prepared:
         dataset: Dataset | None = None,
         piece: FundSlice | None = None,
         common: dict[str, Any] | None = None,
+        kept_rows: bool = False,
     ) -> None:
         self.config = config
         self.data_dir = Path(data_dir)
@@ -221,6 +222,8 @@ class Prepared:
         self._common = common
         self._parts: tuple[dict[str, Any], dict[str, bytes]] | None = None
         self._slices: SliceIndex | None = None
+        #: the dataset folder holds one fund's kept rows (a factsheet's inputs/dataset/)
+        self.kept_rows = kept_rows
 
     @property
     def loaded(self) -> bool:
@@ -232,7 +235,7 @@ class Prepared:
         if self._dataset is None:
             from reportgen.dataset import load_dataset
 
-            self._dataset = load_dataset(self.data_dir)
+            self._dataset = load_dataset(self.data_dir, one_fund=self.kept_rows)
         return self._dataset
 
     @property
@@ -295,8 +298,12 @@ class Prepared:
 
     def key_material(self) -> dict[str, Any] | None:
         """Everything the outputs depend on, for the cache key (see :mod:`reportgen.cache`);
-        None when the dataset's files cannot be told without loading it."""
-        common = self._common_part()
+        None when the inputs cannot be hashed yet (a dataset file missing, a commentary
+        file that cannot be read): the build then runs and reports the problem in full."""
+        try:
+            common = self._common_part()
+        except InputError:
+            return None
         if self.piece is not None:
             sources_yaml = self.dataset.files["sources"]
             rows = {**self.piece.rows, "sources": manifest.sha256_file(sources_yaml)}
@@ -415,8 +422,12 @@ def make_files(
     report: Reporter | None = None,
     subject: str | None = None,
     prepared: Prepared | None = None,
+    kept_rows: bool = False,
 ) -> BuildResult:
     """Run every stage in memory and return the output folder's files (nothing written).
+
+    ``kept_rows``: ``data_dir`` is the ``inputs/dataset/`` of a one-fund report, the
+    rows of one fund and the indexes (see :meth:`Prepared.for_subject`), read as such.
 
     ``draft=False`` renders the same note without the draft mark: the approved PDF.
     ``subject`` is the fund a one-fund report (a ``subject: true`` fund selector) is
@@ -429,7 +440,7 @@ def make_files(
         _import_engines()
     if prepared is None:
         with _stage("config", timings, report):
-            prepared = Prepared(load_config(config_path), data_dir, as_of)
+            prepared = Prepared(load_config(config_path), data_dir, as_of, kept_rows=kept_rows)
     elif prepared.as_of != as_of:
         raise ValueError(f"prepared for {prepared.as_of}, asked to build as of {as_of}")
     if not prepared.loaded:
@@ -537,20 +548,26 @@ def build(
     timings: dict[str, float] = {}
     with _stage("config", timings, report):
         prepared = Prepared(load_config(config_path), data_dir, as_of)
-    if subject is not None:
-        with _stage("load", timings, report):
-            prepared.dataset  # noqa: B018
-        with _stage("slice", timings, report):
-            prepared = prepared.for_subject(subject)
     key = None
+    found = None
     if cache is not None:
         with _stage("cache", timings, report):
+            key = _planned_key(prepared, subject, cache)
+    if subject is not None and (key is None or cache is None):
+        whole, prepared = prepared, _cut(prepared, subject, timings, report)
+        if cache is not None:
             key = build_key(prepared, draft=True)
-            found = None if key is None else cache.lookup(key)
-            if found is not None and folder_matches(out_dir, found.digests):
-                return _cached_result(out_dir, prepared, found, timings, "unchanged")
-            entry = None if found is None else cache.files(found)
-    if cache is None or entry is None:
+            _remember_key(whole, subject, key, cache)
+    elif cache is not None and subject is None:
+        key = build_key(prepared, draft=True)
+    if cache is not None and key is not None:
+        found = cache.lookup(key)
+        if found is not None and folder_matches(out_dir, found.digests):
+            return _cached_result(out_dir, prepared, found, timings, "unchanged")
+    entry = None if cache is None or found is None else cache.files(found)
+    if entry is None:
+        if subject is not None and prepared.piece is None:
+            prepared = _cut(prepared, subject, timings, report)
         result = make_files(config_path, data_dir, as_of, report=report, prepared=prepared)
         result.timings = {**timings, **result.timings}
         if cache is not None and key is not None:
@@ -575,6 +592,37 @@ def build(
         )
     result.out_dir = out_dir
     return result
+
+
+def _cut(
+    prepared: Prepared, subject: str, timings: dict[str, float], report: Reporter | None
+) -> Prepared:
+    with _stage("load", timings, report):
+        prepared.dataset  # noqa: B018
+    with _stage("slice", timings, report):
+        return prepared.for_subject(subject)
+
+
+def _subject_request(prepared: Prepared, subject: str) -> str | None:
+    """Names "this one-fund report, from exactly these whole input files" in the cache."""
+    material = prepared.key_material()
+    return None if material is None else key_of({**material, "subject_request": subject})
+
+
+def _planned_key(prepared: Prepared, subject: str | None, cache: BuildCache) -> str | None:
+    """A one-fund report's key as an earlier build from the same files computed it, so an
+    unchanged factsheet is found without reading the dataset; None if unknown."""
+    if subject is None:
+        return None
+    request = _subject_request(prepared, subject)
+    plan = None if request is None else cache.read_plan(request)
+    return None if plan is None else plan["keys"].get(subject)
+
+
+def _remember_key(whole: Prepared, subject: str, key: str | None, cache: BuildCache) -> None:
+    request = _subject_request(whole, subject)
+    if request is not None and key is not None:
+        cache.write_plan(request, {"tickers": [subject], "keys": {subject: key}})
 
 
 def build_key(prepared: Prepared, *, draft: bool) -> str | None:

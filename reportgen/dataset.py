@@ -8,6 +8,11 @@ the physical line. So every file is read with the ``csv`` module (its
 ``line_num`` counts physical lines), every value is parsed by the strict rules
 below, and the frames are built from the parsed Python values.
 
+Each contract file may instead be given as ``STEM.parquet`` (not both): that file
+is read by :mod:`reportgen.dataset_parquet` (imported, with pyarrow, only then),
+column-wise, to the same rules, messages and frames; the rules between files use
+what either reader found.
+
 Every problem of every file is collected before anything is raised (one
 :class:`~reportgen.errors.InputError`, at most ``PROBLEM_CAP`` lines shown, all
 counted), sorted by file (the order of ``CSV_FILES``, then ``sources.yaml``) and
@@ -69,10 +74,8 @@ import numpy as np
 import pandas as pd
 import yaml
 
+from reportgen.contract import CSV_FILES, SOURCES_FILE
 from reportgen.errors import PROBLEM_CAP, InputError, Problem
-
-#: The contract's files, in the order problems are reported.
-CSV_FILES: tuple[str, ...] = ("instruments", "prices", "flows", "aum", "spreads", "holdings")
 
 #: The required columns of each CSV file, in the order frames hold them.
 COLUMNS: dict[str, tuple[str, ...]] = {
@@ -92,7 +95,6 @@ COLUMNS: dict[str, tuple[str, ...]] = {
     "holdings": ("as_of", "fund", "security", "name", "weight", "sector", "bucket"),
 }
 
-SOURCES_FILE = "sources.yaml"
 KINDS: tuple[str, ...] = ("etf", "index")
 ROLES: tuple[str, ...] = ("theme", "benchmark")
 BUCKETS: tuple[str, ...] = ("infrastructure", "platform", "application")
@@ -153,7 +155,10 @@ class Dataset:
         ts = pd.Timestamp(as_of)
 
         def cut(frame: pd.DataFrame, column: str) -> pd.DataFrame:
-            return frame.loc[frame[column] <= ts].reset_index(drop=True)
+            keep = (frame[column] <= ts).to_numpy()
+            if keep.all():  # nothing after the date: no copy (frames are never changed)
+                return frame
+            return frame.loc[keep].reset_index(drop=True)
 
         return replace(
             self,
@@ -165,27 +170,36 @@ class Dataset:
         )
 
 
-def load_dataset(path: Path) -> Dataset:
+def load_dataset(path: Path, *, one_fund: bool = False) -> Dataset:
     """Read and validate every file of a dataset folder; raise InputError listing all problems.
 
     Nothing is returned unless every file passes every rule: a report must never be
-    built from data that was partly guessed.
+    built from data that was partly guessed. ``one_fund``: the folder holds the rows a
+    one-fund report kept (one ETF and the two indexes), so "at least one ETF with role
+    theme" is not asked of it: a benchmark ETF's factsheet has none.
     """
     path = Path(path)
     if not path.is_dir():
         found = "a file" if path.exists() else "nothing there"
         raise InputError([Problem(str(path), message=f"expected a dataset folder, found {found}")])
     problems = _Problems()
-    files = {stem: path / f"{stem}.csv" for stem in CSV_FILES}
+    files = {stem: _data_file(path, stem) for stem in CSV_FILES}
     files["sources"] = path / SOURCES_FILE
     dates = _DateParser()
 
     sources = [_Source(stem, files[stem], order, problems) for order, stem in enumerate(CSV_FILES)]
+    both = {src.stem for src in sources if _both_formats(src)}
     instruments_src, prices_src, flows_src, aum_src, spreads_src, holdings_src = sources
-    instruments = _read_table(instruments_src, _instrument_specs(dates))
-    registry = None if instruments is None else _check_instruments(instruments_src, instruments)
+    instruments = None
+    if "instruments" not in both:
+        instruments = _read_small(instruments_src, _instrument_specs(dates))
+    registry = (
+        None
+        if instruments is None
+        else _check_instruments(instruments_src, instruments, one_fund=one_fund)
+    )
 
-    tables: dict[str, _Table | None] = {"instruments": instruments}
+    tables: dict[str, _Table | pd.DataFrame | None] = {"instruments": instruments}
     for src, value_column, spec in (
         (prices_src, "close", _number(_positive, "a number > 0")),
         (flows_src, "net_flow_usd", _number(None, "a number")),
@@ -195,6 +209,14 @@ def load_dataset(path: Path) -> Dataset:
         specs = [("date", dates.required), ("ticker", _text), (value_column, spec)]
         if src.stem == "prices":
             specs.append(("volume", _optional_volume))
+        if src.stem in both:
+            tables[src.stem] = None
+            continue
+        if _is_parquet(src):
+            from reportgen.dataset_parquet import read_dated  # imports pyarrow: only here
+
+            tables[src.stem] = read_dated(src, specs, registry)
+            continue
         table = _read_table(src, specs)
         tables[src.stem] = table
         if table is None:
@@ -206,8 +228,16 @@ def load_dataset(path: Path) -> Dataset:
             if src.stem == "prices":
                 _check_volume(src, table, tickers)
 
-    holdings = _read_table(holdings_src, _holding_specs(dates))
-    tables["holdings"] = holdings
+    holdings = None
+    if "holdings" in both:
+        tables["holdings"] = None
+    elif _is_parquet(holdings_src):
+        from reportgen.dataset_parquet import read_holdings
+
+        tables["holdings"] = read_holdings(holdings_src, _holding_specs(dates), registry)
+    else:
+        holdings = _read_table(holdings_src, _holding_specs(dates))
+        tables["holdings"] = holdings
     if holdings is not None:
         _check_duplicates(holdings_src, holdings, ("as_of", "fund", "security"))
         _check_weight_sums(holdings_src, holdings)
@@ -220,7 +250,11 @@ def load_dataset(path: Path) -> Dataset:
 
     if problems.total:
         raise InputError(problems.sorted(), problems.total)
-    frames = {stem: _frame(stem, table) for stem, table in tables.items() if table is not None}
+    frames = {
+        stem: table if isinstance(table, pd.DataFrame) else _frame(stem, table)
+        for stem, table in tables.items()
+        if table is not None
+    }
     return Dataset(
         path=path,
         instruments=frames["instruments"],
@@ -233,6 +267,43 @@ def load_dataset(path: Path) -> Dataset:
         label=label,
         files=files,
     )
+
+
+# --------------------------------------------------------------------------- formats
+
+
+def _data_file(folder: Path, stem: str) -> Path:
+    """``STEM.parquet`` when it is there and ``STEM.csv`` is not, else ``STEM.csv``.
+
+    A missing file is reported under its CSV name, as before Parquet was accepted.
+    """
+    parquet = folder / f"{stem}.parquet"
+    if parquet.exists() and not (folder / f"{stem}.csv").exists():
+        return parquet
+    return folder / f"{stem}.csv"
+
+
+def _is_parquet(src: _Source) -> bool:
+    return src.path.suffix == ".parquet"
+
+
+def _both_formats(src: _Source) -> bool:
+    """Report (and return True) when a file is given both as CSV and as Parquet."""
+    if _is_parquet(src) or not src.path.with_suffix(".parquet").exists():
+        return False
+    if not src.path.exists():
+        return False
+    src.add(None, None, f"expected either {src.stem}.csv or {src.stem}.parquet, found both")
+    return True
+
+
+def _read_small(src: _Source, specs: Sequence[_Spec]) -> _Table | None:
+    """A small file (instruments) from either format, as a table the row rules read."""
+    if _is_parquet(src):
+        from reportgen.dataset_parquet import read_table  # imports pyarrow: only here
+
+        return read_table(src, specs)
+    return _read_table(src, specs)
 
 
 # --------------------------------------------------------------------------- problems
@@ -652,9 +723,11 @@ class _Registry:
 
     known: set[str]
     kinds: dict[str, str]
+    #: the file it was read from (instruments.csv or instruments.parquet), for messages
+    name: str = "instruments.csv"
 
 
-def _check_instruments(src: _Source, table: _Table) -> _Registry:
+def _check_instruments(src: _Source, table: _Table, *, one_fund: bool = False) -> _Registry:
     """Row rules that depend on ``kind``, unique tickers, and the rules over the whole file."""
     v = table.values
     first_line: dict[str, int] = {}
@@ -716,12 +789,12 @@ def _check_instruments(src: _Source, table: _Table) -> _Registry:
                     f"expected exactly one index with role {role}, "
                     f"found another (first on line {found[0]})",
                 )
-        if not theme_etfs:
+        if not theme_etfs and not one_fund:
             src.add(None, None, "expected at least one ETF with role theme, found none")
     known = set(first_line)
     ticker_at = table.header["ticker"]
     known.update(row[ticker_at] for row in table.broken if ticker_at < len(row))
-    return _Registry(known, kinds)
+    return _Registry(known, kinds, src.name)
 
 
 def _report_groups(
@@ -768,7 +841,7 @@ def _check_tickers(
         if ticker is _BAD:
             continue
         if ticker not in registry.known:
-            verdicts[code] = f"expected a ticker listed in instruments.csv, found {_show(ticker)}"
+            verdicts[code] = f"expected a ticker listed in {registry.name}, found {_show(ticker)}"
         elif etf_only and kinds[code] == "index":
             verdicts[code] = etf.format(_show(ticker))
     if verdicts:

@@ -194,7 +194,7 @@ def watched_paths(config_path: Path, data_dir: Path, config: LoadedConfig | None
     from reportgen.render_html import BUILTIN_TEMPLATES
 
     paths = {config_path, data_dir / SOURCES_FILE}
-    paths.update(data_dir / f"{stem}.csv" for stem in CSV_FILES)
+    paths.update(data_dir / f"{stem}.{ext}" for stem in CSV_FILES for ext in ("csv", "parquet"))
     folders = [BUILTIN_TEMPLATES]
     if config is not None:
         for section in config.model.sections:

@@ -31,6 +31,7 @@ FACTSHEET = ROOT / "config" / "etf_factsheet.yaml"
 TIMEOUT = 300
 ONLY = ["AIBG", "AIRB", "TKBR"]  # two theme ETFs and a benchmark ETF
 CHANGED = "AIRB"
+CSV_STEMS = ("instruments", "prices", "flows", "aum", "spreads", "holdings")
 
 
 def reportgen(*args: str) -> subprocess.CompletedProcess[str]:
@@ -330,3 +331,28 @@ def test_another_as_of_date_is_another_build(tmp_path: Path, data: Path) -> None
         FACTSHEET, data, date(2026, 3, 30), out, only=ONLY, jobs=1, progress=False, cache=cache
     )
     assert other.made("built") == ONLY
+
+
+# --------------------------------------------------------------------------- kept rows
+
+
+@pytest.mark.parametrize("ticker", ["AIBG", "TKBR"], ids=["theme-etf", "benchmark-etf"])
+def test_a_factsheet_folder_rebuilds_and_is_approved_from_its_kept_rows(
+    tmp_path: Path, data: Path, ticker: str
+) -> None:
+    """The folder keeps only its fund's rows (a benchmark ETF's rows hold no theme ETF,
+    which a whole dataset must have); rebuilding and approving work from them alone."""
+    out = tmp_path / "out" / ticker
+    build_note(FACTSHEET, data, out, "--subject", ticker, "--no-cache")
+    kept = {p.name for p in (out / "inputs" / "dataset").iterdir()}
+    assert kept == {f"{s}.csv" for s in CSV_STEMS} | {"sources.yaml"}
+    with (out / "inputs" / "dataset" / "instruments.csv").open(encoding="utf-8") as fh:
+        tickers = sorted(row["ticker"] for row in csv.DictReader(fh))
+    assert tickers == sorted([ticker, THEME_INDEX.ticker, BENCHMARK_INDEX.ticker])
+
+    shutil.rmtree(data)  # the folder alone must do
+    rebuilt = reportgen("rebuild", str(out))
+    assert rebuilt.returncode == 0, rebuilt.stdout + rebuilt.stderr
+    approved = reportgen("approve", str(out), "--reviewer", "Ada", "--role", "Compliance")
+    assert approved.returncode == 0, approved.stderr
+    assert (out / "report-approved.pdf").is_file()

@@ -272,6 +272,15 @@ def load_evidence(out_dir: Path) -> Evidence:
         pdf=(out_dir / "report.pdf").read_bytes(),
         facts=facts,
         config=load_config(configs[0]),
-        dataset=load_dataset(out_dir / "inputs" / "dataset"),
+        dataset=load_dataset(out_dir / "inputs" / "dataset", one_fund=_kept_rows(out_dir)),
         as_of=as_of,
     )
+
+
+def _kept_rows(out_dir: Path) -> bool:
+    """Whether the folder is a one-fund report's, whose inputs/dataset keeps that fund's rows."""
+    try:
+        mf = json.loads((out_dir / "manifest.json").read_text(encoding="utf-8"))
+        return isinstance(mf["inputs"].get("rows"), dict)
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return False
