@@ -105,7 +105,7 @@ def bench_note(runs: int, tmp: Path) -> None:
     print(f"\nCold build of the sample note ({runs} runs, medians)")
     print(f"  {'wall, end to end':<34}{wall:7.2f} s   (target 2.0 s)")
     print(f"  {'Python start-up':<34}{bare:7.2f} s")
-    print(f"  {'imports (rest not in a stage)':<34}{wall - accounted - bare:7.2f} s")
+    print(f"  {'CLI, set-up and exit (no stage)':<34}{wall - accounted - bare:7.2f} s")
     for k, v in st.items():
         label = f"  of which {k}" if k in PARTS else k
         print(f"  {label:<34}{v:7.2f} s")

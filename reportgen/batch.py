@@ -94,9 +94,13 @@ def plan_items(
         if unknown:
             raise UsageError(f"--only: not an ETF of the universe at {as_of}: {', '.join(unknown)}")
     for t in tickers:
-        if any(c in t for c in _UNSAFE) or t in ("", ".", ".."):
+        if _unsafe(t):
             raise UsageError(f"ticker {t!r} cannot name an output folder")
     return tickers
+
+
+def _unsafe(ticker: str) -> bool:
+    return any(c in ticker for c in _UNSAFE) or ticker in ("", ".", "..")
 
 
 # --------------------------------------------------------------------------- one item
@@ -120,6 +124,9 @@ class ItemResult:
     files: dict[str, bytes] | None
     #: the cache key of what the worker built from (its inputs, rows, versions, code)
     key: str = ""
+    #: the build's compliance summary and warnings, as ``reportgen build`` prints them
+    summary: tuple[str, ...] = ()
+    warnings: tuple[str, ...] = ()
     #: why the build failed (one line per problem), None when it did not
     error: str | None = None
     seconds: float = 0.0
@@ -138,9 +145,12 @@ def prepared_for(spec: BatchSpec) -> Prepared:
     global _PREPARE_COUNT
     found = _PREPARED.get(spec)
     if found is None:
-        from reportgen.build import prepare
+        from reportgen.build import Prepared
+        from reportgen.config import load_config
 
-        found = prepare(spec.config, spec.data, spec.as_of)
+        # each item computes its own fund's facts from its rows: none for the universe here
+        found = Prepared(load_config(spec.config), spec.data, spec.as_of)
+        found.dataset  # noqa: B018 - read and validated once per process
         _PREPARED.clear()  # one batch at a time: never hold two datasets
         _PREPARED[spec] = found
         _PREPARE_COUNT += 1
@@ -207,6 +217,8 @@ def build_item(spec: BatchSpec, ticker: str) -> ItemResult:
         ticker,
         result.files,
         key,
+        tuple(result.summary),
+        tuple(result.warnings),
         seconds=time.perf_counter() - start,
         worker=_worker_name(),
         prepared=_PREPARE_COUNT,
@@ -387,6 +399,31 @@ def _mismatch(prepared: Prepared, expected_key: str, result: ItemResult) -> str 
     return "the worker read other inputs (data rows, config, templates or reportgen's code)"
 
 
+def _differs(mine: Prepared, files: dict[str, bytes]) -> str | None:
+    """Why a worker's files are not what this process would publish for the fund: its
+    manifest's inputs part and ``inputs/`` copies must be this process's own, and its
+    outputs part must list the files returned."""
+    try:
+        mf = json.loads(files["manifest.json"])
+        inputs, outputs = mf["inputs"], mf["outputs"]
+    except (KeyError, ValueError, TypeError):
+        return "the worker returned no readable manifest.json"
+    if inputs != mine.inputs:
+        keys = sorted(
+            k for k in inputs.keys() | mine.inputs.keys() if inputs.get(k) != mine.inputs.get(k)
+        )
+        return "the worker's manifest records other inputs: " + ", ".join(keys)
+    copies = {k: v for k, v in files.items() if k.startswith("inputs/")}
+    if copies != mine.stored:
+        differ = sorted(
+            k for k in copies.keys() | mine.stored.keys() if copies.get(k) != mine.stored.get(k)
+        )
+        return "the worker kept other input copies: " + ", ".join(differ[:5])
+    if outputs != manifest.outputs_part({k: v for k, v in files.items() if k != "manifest.json"}):
+        return "the worker's manifest does not list the files it returned"
+    return None
+
+
 def _write_item(
     out_dir: Path,
     ticker: str,
@@ -459,7 +496,8 @@ def batch_manifest(prepared: Prepared, items: list[ItemOutcome]) -> bytes:
             "generator": f"reportgen {__version__}",
             "report": prepared.config.model.id,
             "as_of": prepared.as_of.isoformat(),
-            "inputs": prepared.inputs,
+            # hashed from the files, without reading the dataset when nothing was built
+            "inputs": prepared.key_material() or prepared.inputs,
             "items": {i.ticker: i.to_json() for i in items},
             "summary": {
                 "items": len(items),
@@ -510,7 +548,7 @@ def plan_batch(prepared: Prepared, only: Sequence[str] | None, cache: BuildCache
         if material is not None:
             request = key_of({**material, "batch_only": list(only) if only else None})
             stored = cache.read_plan(request)
-            if stored is not None:
+            if stored is not None and not any(map(_unsafe, stored["tickers"])):
                 return Plan(stored["tickers"], stored["keys"])
     tickers = plan_items(prepared.config, prepared.dataset, prepared.as_of, only)
     keys: dict[str, str] = {}
@@ -572,19 +610,16 @@ def run_batch(
 
 
 def _reuse(
-    out_dir: Path,
-    plan: Plan,
-    cache: BuildCache | None,
-    prepared: Prepared,
-    records_dir: Path,
-) -> dict[str, ItemOutcome]:
-    """The items the cache holds: left alone when their folder already matches, else
-    published from the cache."""
+    out_dir: Path, plan: Plan, cache: BuildCache | None
+) -> tuple[dict[str, ItemOutcome], dict[str, dict[str, bytes]]]:
+    """The items the cache holds: those whose folder already matches (left alone), and
+    the files of the others (published once the batch is sure to run)."""
     from reportgen.cache import folder_matches
 
-    reused: dict[str, ItemOutcome] = {}
+    unchanged: dict[str, ItemOutcome] = {}
+    cached: dict[str, dict[str, bytes]] = {}
     if cache is None:
-        return reused
+        return unchanged, cached
     for t in plan.tickers:
         key = plan.keys.get(t)
         found = None if key is None else cache.lookup(key)
@@ -593,13 +628,12 @@ def _reuse(
         if folder_matches(out_dir / t, found.digests):
             report = {"compliance.json": (out_dir / t / "compliance.json").read_bytes()}
             outputs = dict(sorted(found.digests.items()))
-            reused[t] = _outcome(t, report, outputs, 0.0, "unchanged")
+            unchanged[t] = _outcome(t, report, outputs, 0.0, "unchanged")
             continue
         files = cache.files(found)
         if files is not None:
-            out_dir.mkdir(parents=True, exist_ok=True)
-            reused[t] = _write_item(out_dir, t, files, prepared, records_dir, how="cached")
-    return reused
+            cached[t] = files
+    return unchanged, cached
 
 
 def _run(
@@ -616,11 +650,19 @@ def _run(
 ) -> BatchResult:
     as_of = spec.as_of
     records_dir = (out_dir.resolve() / prepared.config.model.approval.records).resolve()
-    reused = _reuse(out_dir, plan, cache, prepared, records_dir)
-    todo = [t for t in plan.tickers if t not in reused]
-    outcomes: dict[str, ItemOutcome] = dict(reused)
+    unchanged, cached = _reuse(out_dir, plan, cache)
+    todo = [t for t in plan.tickers if t not in unchanged and t not in cached]
+    outcomes: dict[str, ItemOutcome] = dict(unchanged)
     raw: list[ItemResult] = []
-    if todo:
+
+    def publish_cached() -> None:
+        for t, files in cached.items():
+            out_dir.mkdir(parents=True, exist_ok=True)
+            outcomes[t] = _write_item(out_dir, t, files, prepared, records_dir, how="cached")
+
+    if not todo:
+        publish_cached()
+    else:
         prepared.dataset  # noqa: B018 - read once here; a single job builds in this process
         prepared.inputs  # noqa: B018 - hash the inputs now: a problem there stops the batch here
         running: contextlib.AbstractContextManager[Iterator[ItemResult]]
@@ -633,6 +675,7 @@ def _run(
             running = run_dask(prepared, todo, jobs=jobs, scheduler=scheduler)
         with running as results:  # connected (dask): from here on, items are written
             out_dir.mkdir(parents=True, exist_ok=True)
+            publish_cached()
             with _Progress(console, len(todo), enabled=progress) as bar:
                 for result in _in_plan_order(_tracked(results, bar, raw), todo):
                     outcome = _finish(out_dir, result, prepared, plan, cache, records_dir)
@@ -644,7 +687,7 @@ def _run(
     from reportgen.output import write_atomically
 
     path = out_dir / BATCH_MANIFEST
-    if todo or not _same_bytes(path, body):
+    if todo or cached or not _same_bytes(path, body):
         out_dir.mkdir(parents=True, exist_ok=True)
         write_atomically(path, body)
         records.append(
@@ -685,13 +728,15 @@ def _finish(
     t = result.ticker
     if result.files is None:
         return ItemOutcome(t, "failed", result.error or "failed", result.seconds)
-    expected = plan.keys.get(t) or build_key(prepared.for_subject(t), draft=True) or ""
-    problem = _mismatch(prepared, expected, result)
+    mine = prepared.for_subject(t)
+    expected = plan.keys.get(t) or build_key(mine, draft=True) or ""
+    problem = _mismatch(prepared, expected, result) or _differs(mine, result.files)
     if problem is not None:
         return ItemOutcome(t, "failed", problem, result.seconds)
     if cache is not None and result.key:
         facts = json.loads(result.files["facts.json"]).get("facts", {})
-        cache.put(result.key, Entry(result.files, [], [], len(facts)))
+        entry = Entry(result.files, list(result.summary), list(result.warnings), len(facts))
+        cache.put(result.key, entry)
     return _write_item(out_dir, t, result.files, prepared, records_dir, seconds=result.seconds)
 
 

@@ -21,7 +21,7 @@ from reportgen import __version__, manifest, records
 from reportgen.cache import BuildCache, Entry, Found, folder_matches, key_of
 from reportgen.config import LoadedConfig, load_config
 from reportgen.contract import CSV_FILES, SOURCES_FILE
-from reportgen.errors import InputError, UsageError
+from reportgen.errors import InputError, Problem, UsageError
 from reportgen.output import check_replaceable, publish
 from reportgen.paths import resolve_inside
 
@@ -222,6 +222,7 @@ class Prepared:
         self._common = common
         self._parts: tuple[dict[str, Any], dict[str, bytes]] | None = None
         self._slices: SliceIndex | None = None
+        self._universe: list[str] = []
         #: the dataset folder holds one fund's kept rows (a factsheet's inputs/dataset/)
         self.kept_rows = kept_rows
 
@@ -265,17 +266,18 @@ class Prepared:
         from reportgen.dataset_slice import SliceIndex
         from reportgen.metrics_base import universe
 
-        check_subject(self.config, subject, universe(self.dataset, self.as_of), self.as_of)
         if self._slices is None:
+            self._universe = universe(self.dataset, self.as_of)
             self._slices = SliceIndex(self.dataset)
-        piece = self._slices.slice(subject)
+        check_subject(self.config, subject, self._universe, self.as_of)
+        piece = self._slices.slice(subject, self.as_of)
         return Prepared(
             self.config,
             self.data_dir,
             self.as_of,
             dataset=piece.dataset,
             piece=piece,
-            common=self._common_part(),
+            common=self._common,  # shared once hashed; else the slice hashes it when needed
         )
 
     def _common_part(self) -> dict[str, Any]:
@@ -284,7 +286,13 @@ class Prepared:
         if self._common is None:
             check_commentary(self.config)
             sources = input_files(self.config, {})
-            common = manifest.inputs_part(sources, self.as_of)
+            try:
+                common = manifest.inputs_part(sources, self.as_of)
+            except OSError as exc:  # an unreadable commentary or template file
+                name = getattr(exc, "filename", None) or "an input file"
+                raise InputError(
+                    [Problem(str(name), message=f"expected a readable file, found: {exc.strerror}")]
+                ) from None
             common["config"] = f"config/{self.config.path.name}"
             self._common = common
         return self._common
@@ -320,7 +328,10 @@ class Prepared:
     def _input_parts(self) -> tuple[dict[str, Any], dict[str, bytes]]:
         if self._parts is None:
             common = self._common_part()
-            sources = input_files(self.config, self.dataset.files)
+            files = self._dataset_sources()
+            if files is None:  # the loader reports what is wrong with the folder
+                files = self.dataset.files
+            sources = input_files(self.config, files)
             if self.piece is None:
                 data = {
                     name: path.read_bytes()
@@ -550,16 +561,23 @@ def build(
         prepared = Prepared(load_config(config_path), data_dir, as_of)
     key = None
     found = None
-    if cache is not None:
+    request = None  # for a one-fund report: its whole input files, hashed before reading
+    if cache is not None and subject is not None:
         with _stage("cache", timings, report):
-            key = _planned_key(prepared, subject, cache)
+            request = _subject_request(prepared, subject)
+            plan = None if request is None else cache.read_plan(request)
+            key = None if plan is None else plan["keys"].get(subject)
     if subject is not None and (key is None or cache is None):
         whole, prepared = prepared, _cut(prepared, subject, timings, report)
         if cache is not None:
             key = build_key(prepared, draft=True)
-            _remember_key(whole, subject, key, cache)
+            # only when the files still hash as before they were read
+            unchanged = request is not None and request == _subject_request(whole, subject)
+            if key is not None and request is not None and unchanged:
+                cache.write_plan(request, {"tickers": [subject], "keys": {subject: key}})
     elif cache is not None and subject is None:
-        key = build_key(prepared, draft=True)
+        with _stage("cache", timings, report):
+            key = build_key(prepared, draft=True)
     if cache is not None and key is not None:
         found = cache.lookup(key)
         if found is not None and folder_matches(out_dir, found.digests):
@@ -570,7 +588,8 @@ def build(
             prepared = _cut(prepared, subject, timings, report)
         result = make_files(config_path, data_dir, as_of, report=report, prepared=prepared)
         result.timings = {**timings, **result.timings}
-        if cache is not None and key is not None:
+        # stored only if the inputs still hash to the key: a file changed mid-build is not
+        if cache is not None and key is not None and key == build_key(prepared, draft=True):
             cache.put(key, Entry(result.files, result.summary, result.warnings, result.fact_count))
     else:
         assert found is not None
@@ -607,22 +626,6 @@ def _subject_request(prepared: Prepared, subject: str) -> str | None:
     """Names "this one-fund report, from exactly these whole input files" in the cache."""
     material = prepared.key_material()
     return None if material is None else key_of({**material, "subject_request": subject})
-
-
-def _planned_key(prepared: Prepared, subject: str | None, cache: BuildCache) -> str | None:
-    """A one-fund report's key as an earlier build from the same files computed it, so an
-    unchanged factsheet is found without reading the dataset; None if unknown."""
-    if subject is None:
-        return None
-    request = _subject_request(prepared, subject)
-    plan = None if request is None else cache.read_plan(request)
-    return None if plan is None else plan["keys"].get(subject)
-
-
-def _remember_key(whole: Prepared, subject: str, key: str | None, cache: BuildCache) -> None:
-    request = _subject_request(whole, subject)
-    if request is not None and key is not None:
-        cache.write_plan(request, {"tickers": [subject], "keys": {subject: key}})
 
 
 def build_key(prepared: Prepared, *, draft: bool) -> str | None:

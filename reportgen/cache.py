@@ -37,6 +37,7 @@ import contextlib
 import hashlib
 import json
 import os
+import re
 import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -46,6 +47,11 @@ from typing import Any
 
 #: Bumped when the layout or the key's recipe changes: old entries are then never hit.
 CACHE_FORMAT = 1
+#: Every build writes these; an entry without one of them is damaged.
+REQUIRED = frozenset(
+    {"compliance.json", "facts.json", "manifest.json", "report.html", "report.pdf"}
+)
+_HEX = re.compile(r"[0-9a-f]{64}")
 #: The default cache folder's name, created beside the output folder.
 DEFAULT_NAME = ".reportgen-cache"
 
@@ -57,14 +63,39 @@ def default_cache_dir(out_dir: Path) -> Path:
 
 @cache
 def code_digest() -> str:
-    """sha256 of reportgen's own source files: a code change (also in an editable
-    install, where the version number stays) is a new key."""
+    """sha256 of every file of the reportgen package (code, the wording lexicon, the chart
+    style, fonts): a change to any of them (also in an editable install, where the
+    version number stays) is a new key."""
     package = Path(__file__).resolve().parent
     h = hashlib.sha256()
-    for path in sorted(package.rglob("*.py")):
+    for path in package_files():
         h.update(path.relative_to(package).as_posix().encode() + b"\0")
-        h.update(path.read_bytes() + b"\0")
+        h.update(hashlib.sha256(path.read_bytes()).digest())
     return h.hexdigest()
+
+
+def package_files() -> list[Path]:
+    """Every file of the installed reportgen package but compiled bytecode, sorted."""
+    package = Path(__file__).resolve().parent
+    return sorted(p for p in package.rglob("*") if p.is_file() and "__pycache__" not in p.parts)
+
+
+@cache
+def tool_versions() -> dict[str, str]:
+    """Programs outside Python whose output reaches a build: pdftotext reads the PDF's
+    text for the compliance checks."""
+    import shutil
+    import subprocess
+
+    exe = shutil.which("pdftotext")
+    if exe is None:
+        return {"pdftotext": "not installed"}
+    try:
+        done = subprocess.run([exe, "-v"], capture_output=True, text=True, timeout=30, check=False)
+    except (OSError, subprocess.SubprocessError):
+        return {"pdftotext": "unknown"}
+    text = (done.stderr or done.stdout).splitlines()
+    return {"pdftotext": text[0].strip() if text else "unknown"}
 
 
 def key_of(material: Mapping[str, Any]) -> str:
@@ -72,6 +103,7 @@ def key_of(material: Mapping[str, Any]) -> str:
     body = {
         "cache_format": CACHE_FORMAT,
         "code": code_digest(),
+        "tools": tool_versions(),
         "source_date_epoch": os.environ.get("SOURCE_DATE_EPOCH") or None,
         **material,
     }
@@ -116,6 +148,8 @@ class BuildCache:
         try:
             data = json.loads(self._entry_path(key).read_text(encoding="utf-8"))
             digests = {str(k): str(v) for k, v in data["files"].items()}
+            if not set(digests) >= REQUIRED or not all(map(_HEX.fullmatch, digests.values())):
+                return None  # damaged: build again
             return Found(
                 digests,
                 [str(x) for x in data["summary"]],
@@ -130,13 +164,22 @@ class BuildCache:
         damaged (then build again)."""
         files = {}
         for name, digest in found.digests.items():
+            blob = self._blob_path(digest)
             try:
-                data = self._blob_path(digest).read_bytes()
+                data = blob.read_bytes()
             except OSError:
                 return None
             if hashlib.sha256(data).hexdigest() != digest:
+                with contextlib.suppress(OSError):
+                    blob.unlink()  # damaged: the next put writes it again
                 return None
             files[name] = data
+        try:  # the entry must describe one whole build, as its own manifest lists it
+            listed = json.loads(files["manifest.json"])["outputs"]
+        except (ValueError, KeyError, TypeError):
+            return None
+        if listed != {k: v for k, v in found.digests.items() if k != "manifest.json"}:
+            return None
         return files
 
     def _plan_path(self, request: str) -> Path:
@@ -167,7 +210,7 @@ class BuildCache:
                 digest = hashlib.sha256(data).hexdigest()
                 digests[name] = digest
                 blob = self._blob_path(digest)
-                if not blob.is_file():
+                if not _holds(blob, digest):
                     _write_new(blob, data)
             body = {
                 "files": digests,
@@ -181,6 +224,14 @@ class BuildCache:
             return
 
 
+def _holds(blob: Path, digest: str) -> bool:
+    """Whether a stored blob is there and intact (a crash may have left a damaged one)."""
+    try:
+        return hashlib.sha256(blob.read_bytes()).hexdigest() == digest
+    except OSError:
+        return False
+
+
 def _write_new(path: Path, data: bytes) -> None:
     """Write a file under a temporary name and rename it into place (readers see all or none)."""
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -188,6 +239,8 @@ def _write_new(path: Path, data: bytes) -> None:
     try:
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
         os.chmod(tmp, 0o644)
         os.replace(tmp, path)
     except BaseException:
@@ -205,9 +258,12 @@ def folder_matches(out_dir: Path, digests: Mapping[str, str]) -> bool:
         return False
     for name, digest in digests.items():
         h = hashlib.sha256()
-        with (out_dir / name).open("rb") as fh:
-            for chunk in iter(lambda: fh.read(1 << 20), b""):
-                h.update(chunk)
+        try:
+            with (out_dir / name).open("rb") as fh:
+                for chunk in iter(lambda: fh.read(1 << 20), b""):
+                    h.update(chunk)
+        except OSError:
+            return False  # unreadable: publish again (which reports a real problem)
         if h.hexdigest() != digest:
             return False
     return True

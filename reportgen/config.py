@@ -37,7 +37,8 @@ class FundSelector(_Strict):
 
     Or ``subject: true``: the fund the report is about, given when it is built
     (``reportgen batch`` builds one report per ETF of the universe). A config with
-    such a selector describes one fund and cannot be built without one.
+    such a selector describes one fund and cannot be built without one; it is built
+    from that fund's rows and the indexes' alone, so it has no other selector.
     """
 
     ticker: str | None = None
@@ -364,7 +365,29 @@ def load_config(path: Path) -> LoadedConfig:
         model = ReportConfig.model_validate(doc.data)
     except ValidationError as exc:
         raise InputError(problems_from_validation(exc, doc, ReportConfig)) from None
-    return LoadedConfig(path, model, doc)
+    loaded = LoadedConfig(path, model, doc)
+    if loaded.needs_subject:
+        _one_fund_only(loaded)
+    return loaded
+
+
+def _one_fund_only(config: LoadedConfig) -> None:
+    """A one-fund report is built from its fund's rows and the indexes' alone (that is what
+    lets a batch rebuild only the funds whose data changed), so it cannot pick another
+    fund: such a selector would silently pick among those rows. Refused here, located."""
+    problems = [
+        config.problem(
+            ("funds", alias),
+            f"funds.{alias}: a one-fund report (funds with subject: true) reads only its "
+            "fund's and the indexes' rows, so it cannot select another fund; expected "
+            "subject: true, found "
+            + ("a ticker" if selector.ticker is not None else "a selection by " + str(selector.by)),
+        )
+        for alias, selector in config.model.funds.items()
+        if not selector.subject
+    ]
+    if problems:
+        raise InputError(problems)
 
 
 def slug(text: str) -> str:

@@ -2,10 +2,11 @@
 
 A factsheet about fund T is built from T's own rows (its instrument row, prices,
 flows, AUM, spreads and holdings) plus the two indexes (their instrument and price
-rows), and from nothing else. Building it from that slice, rather than from the
-whole dataset with the rest ignored, makes "the factsheet depends on these rows"
-true by construction, which is what lets the build cache skip it when other funds'
-rows change, and lets its output folder keep only those rows under ``inputs/``.
+rows), none dated after the as-of date, and from nothing else. Building it from
+that slice, rather than from the whole dataset with the rest ignored, makes "the
+factsheet depends on these rows" true by construction, which is what lets the
+build cache skip it when other funds' rows change, and lets its output folder keep
+only those rows under ``inputs/``.
 
 Two digests per file, for two jobs:
 
@@ -25,6 +26,7 @@ import hashlib
 import io
 import math
 from dataclasses import dataclass, replace
+from datetime import date
 from typing import Any
 
 import numpy as np
@@ -63,8 +65,10 @@ class SliceIndex:
         ins = dataset.instruments
         self.indexes: list[str] = sorted(ins.loc[ins["kind"] == "index", "ticker"])
 
-    def slice(self, subject: str) -> FundSlice:
-        """The rows a report about ``subject`` reads (``subject`` must be an instrument)."""
+    def slice(self, subject: str, as_of: date | None = None) -> FundSlice:
+        """The rows a report about ``subject`` as of ``as_of`` reads (``subject`` must be an
+        instrument): none dated after ``as_of``, which no figure may use, so data appended
+        later does not change the slice."""
         wanted = sorted({subject, *self.indexes})
         frames: dict[str, pd.DataFrame] = {}
         for stem in CSV_FILES:
@@ -86,6 +90,9 @@ class SliceIndex:
             spreads=frames["spreads"],
             holdings=frames["holdings"],
         )
+        if as_of is not None:
+            sliced = sliced.up_to(as_of)
+            frames = {stem: getattr(sliced, stem) for stem in CSV_FILES}
         rows = {
             stem: {"rows": len(frames[stem]), "sha256": rows_digest(frames[stem])}
             for stem in CSV_FILES
@@ -113,8 +120,9 @@ def rows_digest(frame: pd.DataFrame) -> str:
         elif pd.api.types.is_float_dtype(column.dtype):
             h.update(column.to_numpy(dtype=np.float64).tobytes())
         else:
-            text = "\x1f".join("\x00" if v is None else str(v) for v in column.tolist())
-            h.update(text.encode("utf-8", "surrogatepass"))
+            for value in column.tolist():  # length-prefixed: no two row sets read alike
+                raw = b"-" if value is None else str(value).encode("utf-8", "surrogatepass")
+                h.update(b"-\0" if value is None else b"%d:%s" % (len(raw), raw))
         h.update(b"\x1e")
     return h.hexdigest()
 

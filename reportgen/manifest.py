@@ -32,6 +32,10 @@ KEY_PACKAGES = (
     "tinycss2",
     "pydantic",
     "pyyaml",
+    # reads the PDF's fonts for the compliance checks
+    "pypdf",
+    # reads Parquet datasets
+    "pyarrow",
 )
 
 

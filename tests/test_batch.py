@@ -124,9 +124,15 @@ def csv_rows(path: Path) -> list[tuple[Any, ...]]:
 
 
 def sample_rows(name: str, tickers: set[str]) -> list[tuple[Any, ...]]:
-    """The sample file's rows of these instruments, read with the csv module alone."""
-    column = "fund" if name == "holdings.csv" else "ticker"
-    return [r for r in csv_rows(SAMPLE / name) if dict(r)[column] in tickers]
+    """The sample file's rows of these instruments up to the as-of date (none later is
+    read), read with the csv module alone."""
+    column, dated = ("fund", "as_of") if name == "holdings.csv" else ("ticker", "date")
+    return [
+        r
+        for r in csv_rows(SAMPLE / name)
+        if dict(r)[column] in tickers
+        and (name == "instruments.csv" or str(dict(r)[dated]) <= AS_OF.isoformat())
+    ]
 
 
 def test_each_worker_loads_the_dataset_once(sample_batch: BatchResult) -> None:

@@ -356,3 +356,114 @@ def test_a_factsheet_folder_rebuilds_and_is_approved_from_its_kept_rows(
     approved = reportgen("approve", str(out), "--reviewer", "Ada", "--role", "Compliance")
     assert approved.returncode == 0, approved.stderr
     assert (out / "report-approved.pdf").is_file()
+
+
+def test_rows_after_the_as_of_date_are_not_read_so_changing_them_rebuilds_nothing(
+    tmp_path: Path, data: Path
+) -> None:
+    """A factsheet as of the day before the data ends keeps no row of the last day."""
+    day_before = date(2026, 3, 30)
+    out = tmp_path / "out" / "factsheets"
+    cache = BuildCache(tmp_path / "cache")
+
+    def batch() -> BatchResult:
+        return run_batch(
+            FACTSHEET, data, day_before, out, only=ONLY, jobs=1, progress=False, cache=cache
+        )
+
+    assert batch().made("built") == ONLY
+    kept = (out / CHANGED / "inputs" / "dataset" / "prices.csv").read_text(encoding="utf-8")
+    assert AS_OF.isoformat() not in kept and day_before.isoformat() in kept
+    change_close(data, CHANGED)  # its close on AS_OF, after the factsheets' date
+    assert batch().made("unchanged") == ONLY
+
+
+# --------------------------------------------------------------------------- the cache itself
+
+
+def _entry_files() -> dict[str, bytes]:
+    files = {
+        "compliance.json": b"{}\n",
+        "facts.json": b'{"facts": {}}\n',
+        "report.html": b"<html></html>\n",
+        "report.pdf": b"%PDF-1.7\n",
+        "inputs/dataset/prices.csv": b"date,ticker,close,volume\n",
+    }
+    outputs = {k: hashlib.sha256(v).hexdigest() for k, v in files.items()}
+    files["manifest.json"] = json.dumps({"inputs": {}, "outputs": outputs}).encode()
+    return files
+
+
+def test_an_entry_that_does_not_describe_a_whole_build_is_a_miss(tmp_path: Path) -> None:
+    from reportgen.cache import Entry
+
+    cache = BuildCache(tmp_path)
+    files = _entry_files()
+    cache.put("a" * 64, Entry(files, ["summary"], [], 3))
+    found = cache.lookup("a" * 64)
+    assert found is not None and cache.files(found) == files
+    assert (found.summary, found.fact_count) == (["summary"], 3)
+
+    entry = tmp_path / "entries" / "aa" / f"{'a' * 64}.json"
+    data = json.loads(entry.read_text())
+    del data["files"]["report.pdf"]  # a build always has its PDF
+    entry.write_text(json.dumps(data))
+    assert cache.lookup("a" * 64) is None
+
+    data["files"]["report.pdf"] = data["files"]["report.html"]  # not what its manifest lists
+    entry.write_text(json.dumps(data))
+    found = cache.lookup("a" * 64)
+    assert found is not None and cache.files(found) is None
+
+    entry.write_text("{not json")
+    assert cache.lookup("a" * 64) is None
+
+
+def test_a_damaged_blob_is_dropped_and_written_again(tmp_path: Path) -> None:
+    from reportgen.cache import Entry
+
+    cache = BuildCache(tmp_path)
+    files = _entry_files()
+    cache.put("b" * 64, Entry(files))
+    digest = hashlib.sha256(files["report.pdf"]).hexdigest()
+    blob = tmp_path / "blobs" / digest[:2] / digest
+    blob.write_bytes(b"%PDF-1.7 trunc")  # a crash mid-write, say
+    found = cache.lookup("b" * 64)
+    assert found is not None and cache.files(found) is None
+    cache.put("b" * 64, Entry(files))  # the next build stores it again
+    assert blob.read_bytes() == files["report.pdf"]
+    assert cache.files(found) == files
+
+
+def test_the_key_covers_every_file_of_the_package() -> None:
+    """The wording lexicon and the chart style shape the output as much as the code."""
+    from reportgen import cache as cache_module
+
+    package = ROOT / "reportgen"
+    seen = cache_module.package_files()
+    for name in ("lexicon/promissory-v1.yaml", "styles/house.mplstyle", "cache.py"):
+        assert package / name in seen, name
+    assert not any("__pycache__" in p.parts for p in seen)
+    assert "pdftotext" in cache_module.tool_versions()
+
+
+def test_a_one_fund_config_cannot_select_another_fund(tmp_path: Path) -> None:
+    """Built from its own rows, a factsheet would silently pick among them."""
+    from reportgen.config import load_config
+    from reportgen.errors import InputError
+
+    config_dir = tmp_path / "config"
+    shutil.copytree(FACTSHEET.parent, config_dir)
+    config = config_dir / FACTSHEET.name
+    text = config.read_text(encoding="utf-8")
+    extra = "  fund: {subject: true}\n  leader: {select: largest, by: aum}\n"
+    config.write_text(text.replace("  fund: {subject: true}\n", extra, 1))
+    line = 1 + config.read_text(encoding="utf-8").splitlines().index(
+        "  leader: {select: largest, by: aum}"
+    )
+    with pytest.raises(InputError) as info:
+        load_config(config)
+    (message,) = info.value.lines()
+    assert message.startswith(f"{config}:{line}:")
+    assert "funds.leader: a one-fund report" in message
+    assert "found a selection by aum" in message
