@@ -649,8 +649,14 @@ def _read_header(src: _Source, rows: Iterator[tuple[int, list[str]]]) -> dict[st
         src.add(1, None, f"expected a header row ({', '.join(wanted)}), found a blank line")
         return None
     header = first[1]
+    ok = check_column_names(src, header, 1)
+    return {name: index for index, name in enumerate(header)} if ok else None
+
+
+def check_column_names(src: _Source, names: Sequence[str], line: int | None) -> bool:
+    """Every required column exactly once (a CSV header, or a Parquet schema: no line)."""
     counts: dict[str, int] = {}
-    for name in header:
+    for name in names:
         counts[name] = counts.get(name, 0) + 1
     ok = True
     for name, count in counts.items():
@@ -658,14 +664,14 @@ def _read_header(src: _Source, rows: Iterator[tuple[int, list[str]]]) -> dict[st
             ok = False
             shown = _show(name) if name else "an empty name"
             message = f"expected each column name once, found {shown} {count} times"
-            src.add(1, name or None, message)
-    for name in wanted:
+            src.add(line, name or None, message)
+    for name in COLUMNS[src.stem]:
         if name not in counts:
             ok = False
-            near = [h for h in header if h.strip().lower() == name]
+            near = [h for h in names if h.strip().lower() == name]
             hint = f" (there is {_show(near[0])}; names are exact)" if near else ""
-            src.add(1, name, f"expected a column named {name}, found none{hint}")
-    return {name: index for index, name in enumerate(header)} if ok else None
+            src.add(line, name, f"expected a column named {name}, found none{hint}")
+    return ok
 
 
 def _read_table(src: _Source, specs: Sequence[_Spec]) -> _Table | None:

@@ -77,6 +77,7 @@ from reportgen.dataset import (
     _Source,
     _Spec,
     _Table,
+    check_column_names,
 )
 from reportgen.errors import PROBLEM_CAP
 
@@ -294,24 +295,7 @@ def _unreadable(src: _Source, err: BaseException) -> str:
 
 def _check_header(src: _Source, names: list[str]) -> bool:
     """Every required column once (as the CSV header check, without a line)."""
-    counts: dict[str, int] = {}
-    for name in names:
-        counts[name] = counts.get(name, 0) + 1
-    ok = True
-    for name, count in counts.items():
-        if count > 1:
-            ok = False
-            shown = _show(name) if name else "an empty name"
-            src.add(
-                None, name or None, f"expected each column name once, found {shown} {count} times"
-            )
-    for name in COLUMNS[src.stem]:
-        if name not in counts:
-            ok = False
-            near = [n for n in names if n.strip().lower() == name]
-            hint = f" (there is {_show(near[0])}; names are exact)" if near else ""
-            src.add(None, name, f"expected a column named {name}, found none{hint}")
-    return ok
+    return check_column_names(src, names, None)
 
 
 def _is_text_type(kind: Any) -> bool:
