@@ -30,6 +30,8 @@ if TYPE_CHECKING:  # imported where used: a build served from the cache never lo
     from reportgen.dataset_slice import FundSlice, SliceIndex
     from reportgen.facts import FactSet
     from reportgen.metrics import MetricParams
+    from reportgen.pdf_types import PdfResult
+    from reportgen.render_process import PdfHelper, Request
 
 Reporter = Callable[[str, float], None]
 
@@ -412,16 +414,37 @@ def prepare(
     return prepared
 
 
-def _import_engines() -> None:
+def _import_engines(pdf: bool) -> None:
     """Import what a build needs up front, so each stage's time is its work (the
-    benchmark reports imports apart: WeasyPrint's alone take about 0.4 s)."""
+    benchmark reports imports apart: WeasyPrint's alone take about 0.4 s, and none when
+    a helper process renders the PDF)."""
     import reportgen.charts
     import reportgen.compliance
     import reportgen.compose
     import reportgen.dataset
     import reportgen.metrics
     import reportgen.render_html
-    import reportgen.render_pdf  # noqa: F401
+
+    if pdf:
+        import reportgen.render_pdf  # noqa: F401
+
+
+def render_here(request: Request) -> PdfResult:
+    """Render a PDF in this process, under the request's time limit."""
+    from reportgen.render_limits import time_limit
+    from reportgen.render_pdf import render_pdf_result
+
+    with time_limit(request.seconds, "PDF rendering"):
+        return render_pdf_result(
+            request.html,
+            title=request.title,
+            author=request.author,
+            subject=request.subject,
+            keywords=request.keywords,
+            created=request.created,
+            options=request.options,
+            attachments=request.attachments,
+        )
 
 
 def make_files(
@@ -434,11 +457,14 @@ def make_files(
     subject: str | None = None,
     prepared: Prepared | None = None,
     kept_rows: bool = False,
+    pdf_helper: PdfHelper | None = None,
 ) -> BuildResult:
     """Run every stage in memory and return the output folder's files (nothing written).
 
     ``kept_rows``: ``data_dir`` is the ``inputs/dataset/`` of a one-fund report, the
     rows of one fund and the indexes (see :meth:`Prepared.for_subject`), read as such.
+    ``pdf_helper``: a helper process (started before, see :mod:`reportgen.render_process`)
+    renders the PDF; the build renders it itself if the helper fails.
 
     ``draft=False`` renders the same note without the draft mark: the approved PDF.
     ``subject`` is the fund a one-fund report (a ``subject: true`` fund selector) is
@@ -448,7 +474,7 @@ def make_files(
     timings: dict[str, float] = {}
     check_environment()
     with _stage("imports", timings, report):
-        _import_engines()
+        _import_engines(pdf=pdf_helper is None)
     if prepared is None:
         with _stage("config", timings, report):
             prepared = Prepared(load_config(config_path), data_dir, as_of, kept_rows=kept_rows)
@@ -476,28 +502,32 @@ def make_files(
     facts_bytes = facts_json(config, as_of, facts)
     inputs = prepared.inputs
     with _stage("pdf", timings, report):
-        from reportgen.render_limits import PDF_RENDER_SECONDS, time_limit
-        from reportgen.render_pdf import EmbeddedFile, PdfOptions, render_pdf_result
+        from reportgen.pdf_types import EmbeddedFile, PdfOptions
+        from reportgen.render_limits import PDF_RENDER_SECONDS
+        from reportgen.render_process import Request
 
         meta = document.metadata
-        with time_limit(PDF_RENDER_SECONDS, "PDF rendering"):
-            pdf = render_pdf_result(
-                html,
-                title=meta["title"],
-                author=meta["author"],
-                subject=meta["subject"],
-                keywords=(meta["keywords"],),
-                created=created_at(as_of),
-                options=PdfOptions(variant="pdf/a-3b", draft_mark=DRAFT_MARK if draft else None),
-                attachments=(
-                    EmbeddedFile("facts.json", facts_bytes, "Every figure of the note, sourced"),
-                    EmbeddedFile(
-                        "manifest-inputs.json",
-                        manifest.dumps(inputs),
-                        "Hashes of every input and the software versions that made the note",
-                    ),
+        request = Request(
+            html,
+            title=meta["title"],
+            author=meta["author"],
+            subject=meta["subject"],
+            keywords=(meta["keywords"],),
+            created=created_at(as_of),
+            options=PdfOptions(variant="pdf/a-3b", draft_mark=DRAFT_MARK if draft else None),
+            attachments=(
+                EmbeddedFile("facts.json", facts_bytes, "Every figure of the note, sourced"),
+                EmbeddedFile(
+                    "manifest-inputs.json",
+                    manifest.dumps(inputs),
+                    "Hashes of every input and the software versions that made the note",
                 ),
-            )
+            ),
+            seconds=PDF_RENDER_SECONDS,
+        )
+        pdf = None if pdf_helper is None else pdf_helper.render(request)
+        if pdf is None:
+            pdf = render_here(request)
     _part("pdf_layout", pdf.layout_seconds, timings, report)
     _part("pdf_write", pdf.write_seconds, timings, report)
     with _stage("checks", timings, report):
@@ -547,8 +577,12 @@ def build(
     report: Reporter | None = None,
     subject: str | None = None,
     cache: BuildCache | None = None,
+    pdf_helper: bool = True,
 ) -> BuildResult:
     """Build a draft into ``out_dir``; the folder changes only if every stage succeeded.
+
+    ``pdf_helper``: render the PDF in a helper process started now, which imports
+    WeasyPrint while this one reads and computes (on a machine with one CPU, never).
 
     With a ``cache``, a build whose inputs are unchanged is not made again: if
     ``out_dir`` already holds its files, nothing is written at all (status
@@ -584,9 +618,16 @@ def build(
             return _cached_result(out_dir, prepared, found, timings, "unchanged")
     entry = None if cache is None or found is None else cache.files(found)
     if entry is None:
-        if subject is not None and prepared.piece is None:
-            prepared = _cut(prepared, subject, timings, report)
-        result = make_files(config_path, data_dir, as_of, report=report, prepared=prepared)
+        helper = _start_helper() if pdf_helper else None
+        try:
+            if subject is not None and prepared.piece is None:
+                prepared = _cut(prepared, subject, timings, report)
+            result = make_files(
+                config_path, data_dir, as_of, report=report, prepared=prepared, pdf_helper=helper
+            )
+        finally:
+            if helper is not None:
+                helper.close()
         result.timings = {**timings, **result.timings}
         # stored only if the inputs still hash to the key: a file changed mid-build is not
         if cache is not None and key is not None and key == build_key(prepared, draft=True):
@@ -620,6 +661,16 @@ def _cut(
         prepared.dataset  # noqa: B018
     with _stage("slice", timings, report):
         return prepared.for_subject(subject)
+
+
+def _start_helper() -> PdfHelper | None:
+    """A PDF helper process, when a second CPU can run it alongside the build."""
+    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 1
+    if cpus < 2:
+        return None
+    from reportgen.render_process import PdfHelper
+
+    return PdfHelper.start()
 
 
 def _subject_request(prepared: Prepared, subject: str) -> str | None:

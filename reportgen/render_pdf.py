@@ -37,7 +37,7 @@ import threading
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import cache
 from pathlib import Path
@@ -52,6 +52,7 @@ from weasyprint.urls import FatalURLFetchingError, URLFetcher, URLFetcherRespons
 from reportgen import __version__
 from reportgen.errors import ReportgenError
 from reportgen.paths import ASSETS_DIR
+from reportgen.pdf_types import EmbeddedFile, PdfOptions, PdfResult
 
 FONTS_DIR = ASSETS_DIR / "fonts"
 
@@ -92,8 +93,6 @@ VARIANTS: dict[str, Variant] = {
     "pdf/ua-1": Variant(srgb_intent=False, tagged=True),
 }
 
-PdfVariant = Literal["pdf/a-2b", "pdf/a-3b", "pdf/a-3u", "pdf/ua-1"]
-
 
 @dataclass(frozen=True)
 class BundledFont:
@@ -115,36 +114,6 @@ BUNDLED_FONTS: tuple[BundledFont, ...] = (
     # "bold" in the sans face maps to the same semibold file (no synthetic bolding).
     BundledFont("Inter", "Inter-SemiBold.otf", 700),
 )
-
-
-@dataclass(frozen=True)
-class PdfOptions:
-    """How to write the PDF; defaults are the strict, reproducible ones."""
-
-    #: ``None`` for plain PDF 1.7, or one of ``VARIANTS`` such as ``"pdf/a-3b"``.
-    variant: PdfVariant | None = None
-    #: Tagged PDF (structure tree) for accessibility; always on for PDF/UA.
-    tagged: bool = False
-    #: Treat WeasyPrint warnings (ignored CSS, unloadable fonts) as failures too.
-    fail_on_warnings: bool = True
-    #: Refuse a PDF that embeds any font that is not one of ``BUNDLED_FONTS``.
-    bundled_fonts_only: bool = True
-    #: Text stamped across every page (a draft mark); ``None`` for the approved file.
-    #: It is drawn by a fixed-position element that takes no space, so the approved
-    #: file's layout is identical to the draft's.
-    draft_mark: str | None = None
-
-
-@dataclass(frozen=True)
-class PdfResult:
-    pdf: bytes
-    pages: int
-    #: seconds spent in ``HTML(...).render()`` (cascade and layout; HTML parsing excluded)
-    layout_seconds: float
-    #: seconds spent in ``Document.write_pdf()`` (draw, subset fonts, serialise)
-    write_seconds: float
-    #: URLs served by the fetcher (bundled fonts, data: URLs), in fetch order
-    fetched: tuple[str, ...] = field(default=())
 
 
 # --------------------------------------------------------------------------- fetcher
@@ -410,16 +379,6 @@ def render_pdf_result(
         write_seconds=written - laid_out,
         fetched=tuple(fetcher.fetched),
     )
-
-
-@dataclass(frozen=True)
-class EmbeddedFile:
-    """A file carried inside the PDF: its name, bytes and what it is."""
-
-    name: str
-    data: bytes
-    description: str
-    mime: str = "application/json"
 
 
 def _attachment(f: EmbeddedFile, date: str | None) -> Attachment:
