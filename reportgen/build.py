@@ -30,8 +30,7 @@ if TYPE_CHECKING:  # imported where used: a build served from the cache never lo
     from reportgen.dataset_slice import FundSlice, SliceIndex
     from reportgen.facts import FactSet
     from reportgen.metrics import MetricParams
-    from reportgen.pdf_types import PdfResult
-    from reportgen.render_process import PdfHelper, Request
+    from reportgen.render_process import PdfHelper
 
 Reporter = Callable[[str, float], None]
 
@@ -429,24 +428,6 @@ def _import_engines(pdf: bool) -> None:
         import reportgen.render_pdf  # noqa: F401
 
 
-def render_here(request: Request) -> PdfResult:
-    """Render a PDF in this process, under the request's time limit."""
-    from reportgen.render_limits import time_limit
-    from reportgen.render_pdf import render_pdf_result
-
-    with time_limit(request.seconds, "PDF rendering"):
-        return render_pdf_result(
-            request.html,
-            title=request.title,
-            author=request.author,
-            subject=request.subject,
-            keywords=request.keywords,
-            created=request.created,
-            options=request.options,
-            attachments=request.attachments,
-        )
-
-
 def make_files(
     config_path: Path,
     data_dir: Path,
@@ -527,6 +508,8 @@ def make_files(
         )
         pdf = None if pdf_helper is None else pdf_helper.render(request)
         if pdf is None:
+            from reportgen.render_process import render_here
+
             pdf = render_here(request)
     _part("pdf_layout", pdf.layout_seconds, timings, report)
     _part("pdf_write", pdf.write_seconds, timings, report)

@@ -125,11 +125,29 @@ class PdfHelper:
                 self.proc.wait()
 
 
+def render_here(request: Request) -> PdfResult:
+    """Render a request in this process, under its time limit (the helper does this, and
+    the build itself when there is no helper)."""
+    from reportgen.render_limits import time_limit
+    from reportgen.render_pdf import render_pdf_result
+
+    with time_limit(request.seconds, "PDF rendering"):
+        return render_pdf_result(
+            request.html,
+            title=request.title,
+            author=request.author,
+            subject=request.subject,
+            keywords=request.keywords,
+            created=request.created,
+            options=request.options,
+            attachments=request.attachments,
+        )
+
+
 def _serve(reply_fd: int) -> int:
     """The helper: import WeasyPrint, wait for one request, render it, reply."""
     os.dup2(2, 1)  # whatever a library prints goes to stderr, never into the reply
-    from reportgen import render_pdf
-    from reportgen.render_limits import time_limit
+    import reportgen.render_pdf  # noqa: F401 - the point: WeasyPrint imported while the build works
 
     try:
         request = pickle.load(sys.stdin.buffer)
@@ -137,18 +155,7 @@ def _serve(reply_fd: int) -> int:
         return 0  # the build ended (or was killed) before it needed a PDF
     reply: tuple[Any, ...]
     try:
-        with time_limit(request.seconds, "PDF rendering"):
-            result = render_pdf.render_pdf_result(
-                request.html,
-                title=request.title,
-                author=request.author,
-                subject=request.subject,
-                keywords=request.keywords,
-                created=request.created,
-                options=request.options,
-                attachments=request.attachments,
-            )
-        reply = ("ok", result)
+        reply = ("ok", render_here(request))
     except ReportgenError as exc:
         reply = ("error", exc.lines(), exc.exit_code)
     except Exception as exc:  # reported to the build, which renders in process instead

@@ -13,10 +13,10 @@ from pathlib import Path
 
 import pytest
 
-from reportgen.build import make_files, render_here
+from reportgen.build import make_files
 from reportgen.errors import ReportgenError
 from reportgen.pdf_types import EmbeddedFile, PdfOptions
-from reportgen.render_process import PdfHelper, RenderError, Request
+from reportgen.render_process import PdfHelper, RenderError, Request, render_here
 
 ROOT = Path(__file__).resolve().parent.parent
 NOTE = ROOT / "config" / "ai_etf_monthly.yaml"
