@@ -28,6 +28,7 @@ from reportgen.paths import resolve_inside
 if TYPE_CHECKING:  # imported where used: a build served from the cache never loads pandas
     from reportgen.dataset import Dataset
     from reportgen.dataset_slice import FundSlice, SliceIndex
+    from reportgen.document import Document
     from reportgen.facts import FactSet
     from reportgen.metrics import MetricParams
     from reportgen.render_process import PdfHelper
@@ -157,6 +158,19 @@ def check_commentary(config: LoadedConfig) -> None:
                 problems.append(config.problem(loc, f"paragraph_file: cannot read {str(path)!r}"))
     if problems:
         raise InputError(problems)
+
+
+def compose_for(
+    config: LoadedConfig, dataset: Dataset, as_of: date, subject: str | None = None
+) -> Document:
+    """The document a build composes, without rendering (``validate`` and ``serve``): for
+    a one-fund report, from ``subject``'s rows, as :func:`make_files` builds it."""
+    from reportgen.compose import compose_document
+
+    prepared = Prepared(config, dataset.path, as_of, dataset=dataset)
+    if subject is not None and config.needs_subject:
+        prepared = prepared.for_subject(subject)
+    return compose_document(config, prepared.dataset, prepared.facts, as_of, subject=subject)
 
 
 def metric_params(config: LoadedConfig) -> MetricParams:

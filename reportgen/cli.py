@@ -221,16 +221,24 @@ def batch(
 @click.option("--data", "data_dir", type=click.Path(path_type=Path, file_okay=False))
 @click.option("--as-of", "as_of", callback=_parse_date, help="YYYY-MM-DD (default: latest data)")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
+@click.option(
+    "--subject", help="For a one-fund report: check it for this ETF (default: for every ETF)."
+)
 @click.pass_context
 @_user_errors
 def validate(
-    ctx: click.Context, config: Path, data_dir: Path | None, as_of: date | None, fmt: str
+    ctx: click.Context,
+    config: Path,
+    data_dir: Path | None,
+    as_of: date | None,
+    fmt: str,
+    subject: str | None,
 ) -> None:
     """Check CONFIG (and a dataset) without rendering: every problem at once."""
     from reportgen.validate import problems_json
     from reportgen.validate import validate as run_validate
 
-    problems = run_validate(config, data_dir, as_of)
+    problems = run_validate(config, data_dir, as_of, subject)
     if fmt == "json":
         click.echo(problems_json(problems))
     else:
@@ -432,12 +440,15 @@ def new(ctx: click.Context, name: str, folder: Path, dataset_dir: Path | None) -
     help="Port on 127.0.0.1; 0 picks a free one.",
 )
 @click.option("--open", "open_browser", is_flag=True, help="Open the page in a browser.")
+@click.option("--subject", help="For a one-fund report: the ETF (ticker) to preview.")
 @_user_errors
-def serve(config: Path, data_dir: Path, as_of: date, port: int, open_browser: bool) -> None:
+def serve(
+    config: Path, data_dir: Path, as_of: date, port: int, open_browser: bool, subject: str | None
+) -> None:
     """Serve CONFIG's note on 127.0.0.1, rebuilt and reloaded on every saved change."""
     from reportgen.serve import serve as run_serve
 
-    run_serve(config, data_dir, as_of, port, open_browser=open_browser)
+    run_serve(config, data_dir, as_of, port, open_browser=open_browser, subject=subject)
 
 
 def _matches(fact_id: str, pattern: str | None) -> bool:

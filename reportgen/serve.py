@@ -44,7 +44,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-from reportgen.build import metric_params, template_dirs
+from reportgen.build import template_dirs
 from reportgen.config import LoadedConfig, load_config
 from reportgen.dataset import CSV_FILES, SOURCES_FILE, Dataset, load_dataset
 from reportgen.errors import InputError, Problem, ReportgenError, UsageError
@@ -85,14 +85,15 @@ def load_inputs(
     return config, dataset, problems
 
 
-def render_note_html(config: LoadedConfig, dataset: Dataset, as_of: date) -> str:
-    """The note's HTML exactly as ``reportgen build`` writes ``report.html`` (no PDF)."""
-    from reportgen.compose import compose_document
-    from reportgen.metrics import compute_facts
+def render_note_html(
+    config: LoadedConfig, dataset: Dataset, as_of: date, subject: str | None = None
+) -> str:
+    """The note's HTML exactly as ``reportgen build`` writes ``report.html`` (no PDF);
+    for a one-fund report, ``subject``'s."""
+    from reportgen.build import compose_for
     from reportgen.render_html import render_html
 
-    facts = compute_facts(dataset, as_of, metric_params(config))
-    document = compose_document(config, dataset, facts, as_of)
+    document = compose_for(config, dataset, as_of, subject)
     return render_html(document, template_dirs=template_dirs(config))
 
 
@@ -307,8 +308,10 @@ class Server:
         port: int = DEFAULT_PORT,
         *,
         poll_interval: float = POLL_SECONDS,
+        subject: str | None = None,
     ) -> None:
         self.config_path = Path(config)
+        self.subject = subject
         self.data_dir = Path(data_dir)
         self.as_of = as_of
         self.poll_interval = poll_interval
@@ -371,7 +374,7 @@ class Server:
             config, dataset, found = load_inputs(self.config_path, self.data_dir)
             if config is None or dataset is None:
                 raise InputError(found)
-            note = render_note_html(config, dataset, self.as_of)
+            note = render_note_html(config, dataset, self.as_of, self.subject)
         except ReportgenError as exc:
             problems = tuple(exc.lines())
             note = error_page("The note could not be built", problems)
@@ -467,13 +470,14 @@ def serve(
     *,
     open_browser: bool = False,
     ready: Callable[[int], None] | None = None,
+    subject: str | None = None,
 ) -> None:
     """Serve a live preview of ``config`` until Ctrl-C (see the module docstring).
 
     Prints the address on stdout; build outcomes go to stderr through the
     ``reportgen.serve`` logger. ``ready(port)`` is called once the port is bound.
     """
-    server = Server(config, data_dir, as_of, port)
+    server = Server(config, data_dir, as_of, port, subject=subject)
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(logging.Formatter("%(message)s"))
     added = not log.handlers

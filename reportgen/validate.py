@@ -21,7 +21,14 @@ def latest_date(dataset: Dataset) -> date:
     return dataset.prices["date"].max().date()
 
 
-def validate(config_path: Path, data_dir: Path | None, as_of: date | None) -> list[Problem]:
+def validate(
+    config_path: Path, data_dir: Path | None, as_of: date | None, subject: str | None = None
+) -> list[Problem]:
+    """Every problem of the config and the dataset, and of the document they make.
+
+    A one-fund report (factsheet) is checked for ``subject``, or, without one, for every
+    fund of the universe (a problem shared by several funds is listed once).
+    """
     problems: list[Problem] = []
     config: LoadedConfig | None = None
     dataset: Dataset | None = None
@@ -35,16 +42,22 @@ def validate(config_path: Path, data_dir: Path | None, as_of: date | None) -> li
         except InputError as exc:
             problems += exc.problems
     if config is not None and dataset is not None:
-        from reportgen.build import metric_params
-        from reportgen.compose import compose_document
-        from reportgen.metrics import compute_facts
+        from reportgen.build import compose_for
+        from reportgen.metrics_base import universe
 
         when = as_of or latest_date(dataset)
-        facts = compute_facts(dataset, when, metric_params(config))
-        try:
-            compose_document(config, dataset, facts, when)
-        except InputError as exc:
-            problems += exc.problems
+        subjects: list[str | None] = [subject]
+        if subject is None and config.needs_subject:
+            subjects = list(universe(dataset, when))
+        shown = {str(p) for p in problems}
+        for one in subjects:
+            try:
+                compose_for(config, dataset, when, one)
+            except InputError as exc:
+                for p in exc.problems:
+                    if str(p) not in shown:
+                        shown.add(str(p))
+                        problems.append(p)
     return problems
 
 
