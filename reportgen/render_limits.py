@@ -25,8 +25,9 @@ How it works, and where it does not:
 - The handler raises at the next Python bytecode. WeasyPrint lays pages out in
   Python, so a slow render is stopped promptly; a single long call into C (one
   enormous text layout in Pango) is stopped only when it returns to Python.
-- An alarm that arrives while a garbage-collector callback or a ``__del__``
-  finaliser runs is put off until it returns: Python drops exceptions raised there.
+- An alarm that arrives while a garbage-collector callback (a function or a callable
+  object), a ``__del__`` finaliser or a ``weakref.finalize`` callback runs is put off
+  until it returns: Python drops exceptions raised there.
 - Code that catches every exception (WeasyPrint logs and skips an image that fails
   to load) can swallow the interruption. ``time_limit`` remembers that the time
   ran out and raises on leaving the block all the same; so does it when the
@@ -44,6 +45,7 @@ import signal
 import sys
 import threading
 import time
+import weakref
 from types import FrameType, TracebackType
 from typing import Any
 
@@ -82,13 +84,28 @@ def _runs_where_raising_is_lost(frame: FrameType | None, stop: FrameType | None)
     the interrupted one up to ``stop`` (the one holding the ``with``) are searched, and
     the alarm is put off until that code returns.
     """
-    callbacks = {getattr(callback, "__code__", None) for callback in gc.callbacks}
+    callbacks = {_code_of(callback) for callback in gc.callbacks} | {_FINALIZE}
     while frame is not None and frame is not stop:
         code = frame.f_code
         if code.co_name == "__del__" or code in callbacks:
             return True
         frame = frame.f_back
     return False
+
+
+def _code_of(callback: object) -> object:
+    """The code a gc callback runs: a function's, or a callable object's ``__call__``."""
+    code = getattr(callback, "__code__", None)
+    if code is None:
+        method = next(
+            (vars(k)["__call__"] for k in type(callback).__mro__ if "__call__" in vars(k)), None
+        )
+        code = getattr(method, "__code__", None)
+    return code
+
+
+#: ``weakref.finalize`` runs its callbacks from this method, called by the collector.
+_FINALIZE = weakref.finalize.__call__.__code__
 
 
 def _can_limit() -> bool:

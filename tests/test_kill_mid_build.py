@@ -31,6 +31,7 @@ import subprocess
 import sys
 import threading
 import time
+import weakref
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -372,7 +373,7 @@ def test_a_swallowed_interruption_still_fails_the_step() -> None:
 
 
 @pytest.mark.usefixtures("clean_alarm")
-@pytest.mark.parametrize("where", ["gc-callback", "finaliser"])
+@pytest.mark.parametrize("where", ["gc-callback", "callable-gc-callback", "finaliser", "finalize"])
 def test_an_alarm_during_a_gc_callback_or_finaliser_is_raised_once_it_returns(
     where: str,
 ) -> None:
@@ -392,15 +393,27 @@ def test_an_alarm_during_a_gc_callback_or_finaliser_is_raised_once_it_returns(
         def __del__(self) -> None:
             spin(0.4)
 
+    class Box:
+        pass
+
+    class SlowCallback:
+        def __call__(self, phase: str, info: dict[str, int]) -> None:
+            slow_callback(phase, info)
+
     def work() -> None:
-        if where == "gc-callback":
-            gc.callbacks.append(slow_callback)
+        if where in ("gc-callback", "callable-gc-callback"):
+            callback = slow_callback if where == "gc-callback" else SlowCallback()
+            gc.callbacks.append(callback)
             try:
                 gc.collect()
             finally:
-                gc.callbacks.remove(slow_callback)
-        else:
+                gc.callbacks.remove(callback)
+        elif where == "finaliser":
             Slow()  # finalised at once: its __del__ runs here
+        else:
+            box = Box()
+            weakref.finalize(box, spin, 0.4)
+            del box  # the collector runs the finalize callback here
         returned_to_loop.set()
         spin(5)
 
