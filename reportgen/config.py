@@ -42,9 +42,15 @@ class FundSelector(_Strict):
     """
 
     ticker: str | None = None
+    """A fixed fund: its ticker, which must be an ETF of the universe at the as-of date."""
     select: Literal["largest", "smallest"] | None = None
+    """Pick a fund by rule instead: the ETF of ``role`` with the largest or smallest ``by``."""
     role: Literal["theme", "benchmark"] = "theme"
+    """Which ETFs ``select`` ranks: the theme ETFs or the benchmark ETFs (unused with
+    ``ticker``)."""
     by: str | None = None
+    """The per-ETF metric ``select`` ranks on, as in the fact id ``etf.TICKER.<by>``
+    (``aum``, ``return.12m``, ``expense_ratio``, ...); an unknown metric is an error."""
     rank: Annotated[int, Field(ge=1)] = 1
     """1 for the top fund, 2 for the runner-up, ..."""
     subject: Literal[True] | None = None
@@ -74,9 +80,16 @@ class Assumption(_Strict):
     """
 
     value: float
+    """The figure, printed with ``{{ assumption('NAME') }}``; a fraction for ``percent``,
+    ``pp`` and ``bps`` (0.05 is 5 %), dollars for ``usd``."""
     unit: Literal["percent", "pp", "usd", "bps", "ratio", "count", "days"]
+    """How ``value`` is printed: ``percent`` (0.05 -> 5.0%), ``pp`` (signed, 0.08 -> +8.0 pp),
+    ``usd`` ($25.0m), ``bps`` (0.0009 -> 9 bp), ``ratio`` (two decimals), ``count`` (a whole
+    number) or ``days`` (one decimal, "days")."""
     source: Annotated[str, Field(min_length=1)]
+    """Where the figure comes from; cited in the "Source:" line of each block printing it."""
     description: str = ""
+    """What the figure is, for whoever reads or reviews the config; not printed in the note."""
 
 
 class ScenarioConfig(_Strict):
@@ -88,6 +101,7 @@ class ScenarioConfig(_Strict):
     """
 
     source: Annotated[str, Field(min_length=1)] = "House scenario"
+    """The source cited when a scenario figure is printed with ``assumption(...)``."""
     stress_shocks: Annotated[list[Annotated[float, Field(gt=0, le=1)]], Field(min_length=1)] = [
         0.10,
         0.20,
@@ -98,6 +112,8 @@ class ScenarioConfig(_Strict):
     adv_participation: Annotated[float, Field(gt=0, le=1)] = 0.20
     """Share of average daily dollar volume an order may take each day."""
     fee_drag_years: Annotated[int, Field(ge=1, le=50)] = 10
+    """Holding period, in years, of the fee drag 1 - (1 - expense ratio)^years: the facts
+    ``etf.TICKER.fee_drag.Ny`` are computed with N set to this value."""
     fee_drag_investment_usd: Annotated[float, Field(gt=0)] = 10_000.0
     """The illustrative investment the fee drag is described on."""
 
@@ -116,12 +132,17 @@ class KeyFigureConfig(_Strict):
     """One figure in the key-figures box under the headline."""
 
     label: Annotated[str, Field(min_length=1)]
+    """The figure's name, printed above its value (plain text)."""
     fact: Annotated[str, Field(min_length=1)]
+    """The id of the fact whose value is printed (``etf.@leader.aum``: ``@name`` is a fund of
+    ``funds``); an unknown id is an error, and the fact's source is cited under the box."""
     note: str | None = None
+    """A short line printed under the value (plain text), such as the period it covers."""
 
 
 class CalloutConfig(_Strict):
     title: Annotated[str, Field(min_length=1)]
+    """The heading of the box, printed as written (plain text, no template expressions)."""
     text: str = ""
     """Markdown with Jinja expressions, like a paragraph."""
 
@@ -130,20 +151,31 @@ class TableConfig(_Strict):
     kind: str
     """A table kind from the table registry (see the manual's list)."""
     caption: str | None = None
+    """Printed after the exhibit number ("Exhibit 3: ..."), as written; when not set, the
+    kind's own caption."""
     options: dict[str, Any] = Field(default_factory=dict)
+    """Settings of the kind (``{fund: leader, count: 10}``); which keys a kind takes is listed
+    under Table kinds below, and a wrong option is reported at its line."""
 
 
 class ChartConfig(_Strict):
     kind: str
     """A chart kind from the chart registry (see the manual's list)."""
     caption: str | None = None
+    """Printed after the exhibit number ("Exhibit 3: ..."), as written; when not set, the
+    kind's own caption."""
     title: str | None = None
+    """A title drawn inside the chart image, above the plot; none when not set."""
     options: dict[str, Any] = Field(default_factory=dict)
+    """Settings of the kind (``{fund: leader}``); which keys a kind takes is listed under
+    Chart kinds below, and a wrong option is reported at its line."""
 
 
 class FaqEntry(_Strict):
     q: Annotated[str, Field(min_length=1)]
+    """The question: one line of Markdown with Jinja expressions (no paragraphs or lists)."""
     a: Annotated[str, Field(min_length=1)]
+    """The answer: Markdown with Jinja expressions over facts, like a paragraph."""
 
 
 class BlockConfig(_Strict):
@@ -154,9 +186,15 @@ class BlockConfig(_Strict):
     paragraph_file: str | None = None
     """A Markdown file, relative to the config's folder, rendered like ``paragraph``."""
     table: TableConfig | None = None
+    """A table built from the facts by its ``kind``, numbered as an exhibit with the charts;
+    when the dataset has nothing to show, "not available" is printed in its place."""
     chart: ChartConfig | None = None
+    """A chart drawn from the facts by its ``kind``, numbered as an exhibit with the tables;
+    when the dataset has nothing to show, "not available" is printed in its place."""
     callout: CalloutConfig | None = None
+    """A boxed aside: a heading and Markdown text, with the sources of its figures."""
     faq: list[FaqEntry] | None = None
+    """Questions and answers, printed as a Q/A list in the order given."""
 
     @model_validator(mode="after")
     def _exactly_one(self) -> BlockConfig:
@@ -174,7 +212,11 @@ class BlockConfig(_Strict):
 
 class SectionConfig(_Strict):
     id: Annotated[str, Field(pattern=_ID)]
+    """Unique in the note: the section's anchor (``#id``) for the table of contents, the
+    name compliance findings use (``id:N`` for its blocks), matched by ``forecast_sections``
+    and ``risk_sections``."""
     title: Annotated[str, Field(min_length=1)]
+    """The heading, printed as written (plain text) and listed in the table of contents."""
     blocks: list[BlockConfig]
     when: str | None = None
     """A condition over facts and funds, as in ``{% if ... %}``
@@ -189,11 +231,17 @@ class ReportConfig(_Strict):
     title: Annotated[str, Field(min_length=1)]
     """The headline: a Jinja template over facts and wording helpers (no Markdown)."""
     subtitle: str | None = None
+    """A line under the headline, a Jinja template over facts like ``title``; none when not
+    set."""
     byline: str = ""
+    """The author line under the headline, printed before the as-of date (plain text)."""
     house: str = ""
     """The publishing house's name, printed on the first page."""
     note_type: str = "Research note"
+    """The kind of publication, printed beside ``house`` on the first page and in the
+    disclosures' reference line; also the PDF's subject."""
     page_size: Literal["A4", "Letter"] = "A4"
+    """The paper size of the PDF's pages: ``A4`` or US ``Letter``."""
     templates: str | None = None
     """A folder of templates searched before the built-in ones, relative to the config."""
     funds: dict[Annotated[str, Field(pattern=r"^[A-Za-z][A-Za-z0-9_]*$")], FundSelector] = Field(
@@ -204,13 +252,20 @@ class ReportConfig(_Strict):
     scenario: ScenarioConfig = Field(default_factory=ScenarioConfig)
     key_figures: list[KeyFigureConfig] = Field(default_factory=list)
     sections: list[SectionConfig] = Field(default_factory=list)
+    """The body of the note, in reading order; each is listed in the table of contents."""
     compliance: ComplianceConfig = Field(default_factory=ComplianceConfig)
     """Regime, rule options and waivers for the compliance checks."""
     approval: ApprovalConfig = Field(default_factory=ApprovalConfig)
     """How many distinct reviewers must approve, and where the audit log goes."""
     disclaimer: str = ""
+    """Markdown with Jinja expressions, printed at the end of the note in "Important
+    information", below the legends; the compliance checks expect it not to be empty."""
     footer_disclaimer: str = ""
+    """Plain text printed in the footer of every PDF page (and at the foot of the HTML): the
+    natural place for the past-performance legend needed on each page showing returns."""
     legends: list[str] = Field(default_factory=list)
+    """Statements such as the past-performance legend, each printed as a list item in
+    "Important information" at the end of the note, above the disclaimer (plain text)."""
 
 
 def scenario_assumptions(sc: ScenarioConfig) -> dict[str, Assumption]:
