@@ -134,7 +134,7 @@ class KeyFigureConfig(_Strict):
     label: Annotated[str, Field(min_length=1)]
     """The figure's name, printed above its value (plain text)."""
     fact: Annotated[str, Field(min_length=1)]
-    """The id of the fact whose value is printed (``etf.@leader.aum``: ``@name`` is a fund of
+    """The id of the fact whose value is printed (``etf.@NAME.aum``: ``@NAME`` is a fund of
     ``funds``); an unknown id is an error, and the fact's source is cited under the box."""
     note: str | None = None
     """A short line printed under the value (plain text), such as the period it covers."""
@@ -154,7 +154,7 @@ class TableConfig(_Strict):
     """Printed after the exhibit number ("Exhibit 3: ..."), as written; when not set, the
     kind's own caption."""
     options: dict[str, Any] = Field(default_factory=dict)
-    """Settings of the kind (``{fund: leader, count: 10}``); which keys a kind takes is listed
+    """Settings of the kind (``{fund: NAME, count: 10}``); which keys a kind takes is listed
     under Table kinds below, and a wrong option is reported at its line."""
 
 
@@ -167,7 +167,7 @@ class ChartConfig(_Strict):
     title: str | None = None
     """A title drawn inside the chart image, above the plot; none when not set."""
     options: dict[str, Any] = Field(default_factory=dict)
-    """Settings of the kind (``{fund: leader}``); which keys a kind takes is listed under
+    """Settings of the kind (``{fund: NAME}``); which keys a kind takes is listed under
     Chart kinds below, and a wrong option is reported at its line."""
 
 
