@@ -25,6 +25,7 @@ from reportgen.compose_context import (
 )
 from reportgen.config import ChartConfig
 from reportgen.document import Chart, Citation
+from reportgen.facts import Fact
 from reportgen.metrics_series import (
     Series,
     cumulative_return_series,
@@ -222,28 +223,43 @@ def exposure(ctx: ComposeContext, cfg: ChartConfig, chart_id: str) -> Chart:
     facts.sort(key=lambda f: (-(f.value or 0.0), f.id))
     names = exposure_names(ctx, by)
     labels = [names.get(f.id, f.id[len(prefix) :]) for f in facts]
-    alt = f"Bar chart of theme exposure by {by}: " + ", ".join(
-        f"{lab} {f.display}" for lab, f in zip(labels, facts, strict=True)
-    )
-    svg = charts.hbar_chart(
+    return _share_bars(
+        cfg,
         chart_id,
         labels,
-        [f.value or 0.0 for f in facts],
-        title=cfg.title or "",
+        facts,
+        what=f"theme exposure by {by}",
         x_label="Share of covered AUM",
-        unit="percent",
-        alt=alt,
-    )
-    return _chart(
-        cfg, chart_id, svg, f"Theme ETF exposure by {by}, weighted by assets", citation_for(facts)
+        caption=f"Theme ETF exposure by {by}, weighted by assets",
     )
 
 
 def _fund_exposure(ctx: ComposeContext, cfg: ChartConfig, chart_id: str) -> Chart:
     t, ids = fund_exposure_ids(ctx, cfg.options)
-    facts = [ctx.facts[k] for k in ids]
-    labels = [k.rsplit(".", 1)[1].capitalize() for k in ids]
-    alt = f"Bar chart of {t}'s holdings by bucket: " + ", ".join(
+    return _share_bars(
+        cfg,
+        chart_id,
+        [k.rsplit(".", 1)[1].capitalize() for k in ids],
+        [ctx.facts[k] for k in ids],
+        what=f"{t}'s holdings by bucket",
+        x_label="Share of the fund's holdings",
+        caption="Holdings of the fund by bucket",
+    )
+
+
+def _share_bars(
+    cfg: ChartConfig,
+    chart_id: str,
+    labels: list[str],
+    facts: list[Fact],
+    *,
+    what: str,
+    x_label: str,
+    caption: str,
+) -> Chart:
+    """Horizontal bars of shares (exposure by bucket or sector), each bar a fact, the alt
+    text listing every bar with its printed value."""
+    alt = f"Bar chart of {what}: " + ", ".join(
         f"{lab} {f.display}" for lab, f in zip(labels, facts, strict=True)
     )
     svg = charts.hbar_chart(
@@ -251,11 +267,11 @@ def _fund_exposure(ctx: ComposeContext, cfg: ChartConfig, chart_id: str) -> Char
         labels,
         [f.value or 0.0 for f in facts],
         title=cfg.title or "",
-        x_label="Share of the fund's holdings",
+        x_label=x_label,
         unit="percent",
         alt=alt,
     )
-    return _chart(cfg, chart_id, svg, "Holdings of the fund by bucket", citation_for(facts))
+    return _chart(cfg, chart_id, svg, caption, citation_for(facts))
 
 
 def fee_vs_return(ctx: ComposeContext, cfg: ChartConfig, chart_id: str) -> Chart:
