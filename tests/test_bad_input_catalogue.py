@@ -31,7 +31,6 @@ import json
 import os
 import shutil
 import subprocess
-import sys
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
@@ -42,13 +41,13 @@ from typing import Any
 
 import pytest
 
+from tests.cli_runner import run_reportgen, snapshot
 from tests.dataset_factory import csv_text, line_of, write_dataset
 from tests.market_factory import DEFAULT_ETFS, market_tables
 
 ROOT = Path(__file__).resolve().parent.parent
 CONFIG = ROOT / "config" / "ai_etf_monthly.yaml"
 AS_OF = "2026-03-31"
-TIMEOUT = 300
 SEPARATORS = "('.' is the decimal mark; no thousands separators)"
 OUTSIDE = "expected a path inside the config's folder, found one leading outside it"
 
@@ -56,35 +55,9 @@ OUTSIDE = "expected a path inside the config's folder, found one leading outside
 # --------------------------------------------------------------------------- running
 
 
-def reportgen_exe() -> Path:
-    return Path(sys.executable).parent / "reportgen"
-
-
-def env() -> dict[str, str]:
-    out = {k: v for k, v in os.environ.items() if k not in ("SOURCE_DATE_EPOCH", "LC_ALL")}
-    out.update(TZ="UTC", PYTHONHASHSEED="0")
-    return out
-
-
 def build(config: Path, data: Path, out: Path) -> subprocess.CompletedProcess[str]:
     args = ["build", str(config), "--data", str(data), "--as-of", AS_OF, "--out", str(out)]
-    return subprocess.run(
-        [str(reportgen_exe()), *args],
-        cwd=ROOT,
-        env=env(),
-        capture_output=True,
-        text=True,
-        timeout=TIMEOUT,
-        check=False,
-    )
-
-
-def snapshot(folder: Path) -> dict[str, bytes]:
-    return {
-        p.relative_to(folder).as_posix(): p.read_bytes()
-        for p in sorted(folder.rglob("*"))
-        if p.is_file()
-    }
+    return run_reportgen(*args)
 
 
 def workers() -> int:

@@ -20,7 +20,6 @@ import platform
 import re
 import shutil
 import subprocess
-import sys
 from collections.abc import Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -34,6 +33,9 @@ import pytest
 import yaml
 from pypdf import PdfReader
 from pypdf.generic import DictionaryObject
+
+from tests.cli_runner import clean_env as base_env
+from tests.cli_runner import reportgen_exe, snapshot
 
 ROOT = Path(__file__).resolve().parent.parent
 CONFIG = ROOT / "config" / "ai_etf_monthly.yaml"
@@ -94,18 +96,6 @@ SIGNS = "+-\u2212"  # a display's leading sign: plus, hyphen-minus, minus
 
 
 # -- running the command ---------------------------------------------------------------------
-def reportgen_exe() -> Path:
-    return Path(sys.executable).parent / "reportgen"
-
-
-def base_env() -> dict[str, str]:
-    env = dict(os.environ)
-    for name in ("SOURCE_DATE_EPOCH", "LC_ALL"):
-        env.pop(name, None)
-    env.update(TZ="UTC", PYTHONHASHSEED="0")
-    return env
-
-
 @dataclass
 class Run:
     args: Sequence[str]
@@ -139,15 +129,6 @@ def assert_built(proc: subprocess.CompletedProcess[str], out: Path) -> Path:
     assert proc.returncode == 0, f"build failed ({proc.returncode}):\n{proc.stderr}"
     assert "Traceback" not in proc.stderr, proc.stderr
     return out
-
-
-def snapshot(folder: Path) -> dict[str, bytes]:
-    """Every file under ``folder`` (hidden ones too) with its bytes."""
-    return {
-        p.relative_to(folder).as_posix(): p.read_bytes()
-        for p in sorted(folder.rglob("*"))
-        if p.is_file()
-    }
 
 
 def sha256(path: Path) -> str:

@@ -12,10 +12,8 @@ from __future__ import annotations
 import csv
 import hashlib
 import json
-import os
 import shutil
 import subprocess
-import sys
 from datetime import date
 from pathlib import Path
 
@@ -23,28 +21,18 @@ import pytest
 
 from reportgen.batch import BatchResult, run_batch
 from reportgen.cache import BuildCache
+from tests.cli_runner import clean_env, run_reportgen
 from tests.market_factory import AS_OF, BENCHMARK_INDEX, THEME_INDEX, write_market
 
 ROOT = Path(__file__).resolve().parent.parent
 NOTE = ROOT / "config" / "ai_etf_monthly.yaml"
 FACTSHEET = ROOT / "config" / "etf_factsheet.yaml"
-TIMEOUT = 300
 ONLY = ["AIBG", "AIRB", "TKBR"]  # two theme ETFs and a benchmark ETF
 CHANGED = "AIRB"
 CSV_STEMS = ("instruments", "prices", "flows", "aum", "spreads", "holdings")
 
 
-def reportgen(*args: str) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if k != "SOURCE_DATE_EPOCH"}
-    return subprocess.run(
-        [str(Path(sys.executable).parent / "reportgen"), *args],
-        cwd=ROOT,
-        env={**env, "TZ": "UTC"},
-        capture_output=True,
-        text=True,
-        timeout=TIMEOUT,
-        check=False,
-    )
+reportgen = run_reportgen
 
 
 def build_note(
@@ -213,16 +201,8 @@ def test_the_source_date_epoch_is_part_of_the_key(tmp_path: Path, data: Path) ->
     out = tmp_path / "out" / "note"
     build_note(NOTE, data, out)
     pdf = (out / "report.pdf").read_bytes()
-    env = {**os.environ, "TZ": "UTC", "SOURCE_DATE_EPOCH": "1700000000"}
     args = ["-v", "build", str(NOTE), "--data", str(data), "--as-of", AS_OF.isoformat()]
-    proc = subprocess.run(
-        [str(Path(sys.executable).parent / "reportgen"), *args, "--out", str(out)],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=TIMEOUT,
-        check=False,
-    )
+    proc = reportgen(*args, "--out", str(out), env=clean_env(SOURCE_DATE_EPOCH="1700000000"))
     assert proc.returncode == 0, proc.stderr
     assert "pdf" in stages(proc)
     assert (out / "report.pdf").read_bytes() != pdf

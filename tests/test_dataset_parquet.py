@@ -12,7 +12,6 @@ checked against lines written out here by hand.
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
 import sys
@@ -32,6 +31,7 @@ import pytest
 from reportgen import dataset_parquet
 from reportgen.dataset import CSV_FILES, Dataset, load_dataset
 from reportgen.errors import EXIT_BAD_INPUT, PROBLEM_CAP, InputError
+from tests.cli_runner import run_reportgen, snapshot
 from tests.dataset_factory import Tables, minimal_tables, write_dataset
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -439,11 +439,6 @@ def generate(out: Path, *args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
-def snapshot(folder: Path) -> dict[str, bytes]:
-    files = sorted(p for p in folder.rglob("*") if p.is_file())
-    return {p.relative_to(folder).as_posix(): p.read_bytes() for p in files}
-
-
 def test_the_generator_writes_a_valid_dataset_the_same_in_both_formats(tmp_path: Path) -> None:
     with ThreadPoolExecutor(max_workers=2) as pool:
         first, _ = pool.map(
@@ -488,21 +483,10 @@ def test_another_seed_gives_other_data(tmp_path: Path) -> None:
 
 def test_a_build_from_parquet_has_the_facts_of_the_build_from_csv(tmp_path: Path) -> None:
     parquet = convert(SAMPLE, tmp_path / "sample-parquet", "inferred")
-    exe = Path(sys.executable).parent / "reportgen"
-    env = {k: v for k, v in os.environ.items() if k not in ("SOURCE_DATE_EPOCH", "LC_ALL")}
-    env.update(TZ="UTC", PYTHONHASHSEED="0")
 
     def build(data: Path, out: Path) -> subprocess.CompletedProcess[str]:
         args = ["build", str(CONFIG), "--data", str(data), "--as-of", AS_OF, "--out", str(out)]
-        return subprocess.run(
-            [str(exe), *args],
-            cwd=ROOT,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=TIMEOUT,
-            check=False,
-        )
+        return run_reportgen(*args)
 
     outs = {"csv": tmp_path / "out-csv", "parquet": tmp_path / "out-parquet"}
     with ThreadPoolExecutor(max_workers=2) as pool:

@@ -11,11 +11,9 @@ sentence, a hostile source) check the redline, the compliance flag and escaping.
 from __future__ import annotations
 
 import json
-import os
 import re
 import shutil
 import subprocess
-import sys
 from concurrent.futures import ThreadPoolExecutor
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
@@ -38,12 +36,12 @@ from reportgen.diff import (
     write_diff,
 )
 from reportgen.errors import UsageError
+from tests.cli_runner import run_reportgen
 
 ROOT = Path(__file__).resolve().parent.parent
 CONFIG = ROOT / "config" / "ai_etf_monthly.yaml"
 SAMPLE = ROOT / "data" / "sample"
 OLD_AS_OF, NEW_AS_OF = "2026-03-31", "2026-04-30"
-TIMEOUT = 300
 #: a word of the Outlook section, and a sentence of the disclaimer, of the sample note
 OUTLOOK_WORD, OUTLOOK_NEW_WORD = "gradually", "slowly"
 DISCLAIMER_SENTENCE = (
@@ -54,18 +52,8 @@ DISCLAIMER_SENTENCE = (
 
 # -- builds ----------------------------------------------------------------------------------
 def _build(as_of: str, out: Path) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if k not in ("SOURCE_DATE_EPOCH", "LC_ALL")}
-    exe = Path(sys.executable).parent / "reportgen"
     args = ["build", str(CONFIG), "--data", str(SAMPLE), "--as-of", as_of, "--out", str(out)]
-    return subprocess.run(
-        [str(exe), *args],
-        cwd=ROOT,
-        env={**env, "TZ": "UTC"},
-        capture_output=True,
-        text=True,
-        timeout=TIMEOUT,
-        check=False,
-    )
+    return run_reportgen(*args)
 
 
 @pytest.fixture(scope="module")

@@ -42,6 +42,7 @@ import pytest
 
 from reportgen.errors import ReportgenError
 from reportgen.render_limits import PDF_RENDER_SECONDS, TimeLimitExceeded, time_limit
+from tests.cli_runner import clean_env, reportgen_exe, run_reportgen, snapshot
 from tests.market_factory import write_market
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -53,39 +54,13 @@ TIMEOUT = 300
 # =========================================================================== killed builds
 
 
-def reportgen_exe() -> Path:
-    return Path(sys.executable).parent / "reportgen"
-
-
-def env() -> dict[str, str]:
-    out = {k: v for k, v in os.environ.items() if k not in ("SOURCE_DATE_EPOCH", "LC_ALL")}
-    out.update(TZ="UTC", PYTHONHASHSEED="0")
-    return out
-
-
 def build_command(data: Path, as_of: str, out: Path) -> list[str]:
     args = ["build", str(CONFIG), "--data", str(data), "--as-of", as_of, "--out", str(out)]
     return [str(reportgen_exe()), *args, "--no-cache"]  # a real build each time, to kill
 
 
 def build(data: Path, as_of: str, out: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        build_command(data, as_of, out),
-        cwd=ROOT,
-        env=env(),
-        capture_output=True,
-        text=True,
-        timeout=TIMEOUT,
-        check=False,
-    )
-
-
-def snapshot(folder: Path) -> dict[str, bytes]:
-    return {
-        p.relative_to(folder).as_posix(): p.read_bytes()
-        for p in sorted(folder.rglob("*"))
-        if p.is_file()
-    }
+    return run_reportgen(*build_command(data, as_of, out)[1:])
 
 
 def check_complete(out: Path) -> str:
@@ -219,7 +194,7 @@ def kill(name: str, builds: Builds, parent: Path) -> Killed:
     proc = subprocess.Popen(
         build_command(builds.data, NEW_AS_OF, out),
         cwd=ROOT,
-        env=env(),
+        env=clean_env(),
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )

@@ -4,13 +4,12 @@ for one fund, and ``validate`` without it for every fund of the universe."""
 from __future__ import annotations
 
 import shutil
-import subprocess
-import sys
 from datetime import date
 from pathlib import Path
 
 from reportgen.serve import Server
 from reportgen.validate import validate
+from tests.cli_runner import run_reportgen
 
 ROOT = Path(__file__).resolve().parent.parent
 FACTSHEET = ROOT / "config" / "etf_factsheet.yaml"
@@ -24,11 +23,7 @@ def etfs_with_holdings() -> set[str]:
     return {line.split(",")[header.index("fund")] for line in lines[1:]}
 
 
-def reportgen(*args: str) -> subprocess.CompletedProcess[str]:
-    exe = Path(sys.executable).parent / "reportgen"
-    return subprocess.run(
-        [str(exe), *args], cwd=ROOT, capture_output=True, text=True, timeout=300, check=False
-    )
+reportgen = run_reportgen
 
 
 def test_validate_checks_a_factsheet_for_every_fund_or_the_one_given(tmp_path: Path) -> None:

@@ -12,6 +12,7 @@ import pytest
 from reportgen import output
 from reportgen.errors import UsageError
 from reportgen.output import MARKER, _recover, check_replaceable, publish
+from tests.cli_runner import snapshot
 
 
 def reportgen_manifest(build: int) -> bytes:
@@ -35,15 +36,6 @@ V2 = {
     "charts/flows.svg": b"<svg>2</svg>\n",
     "charts/deep/x.svg": b"<svg>x</svg>\n",
 }
-
-
-def snapshot(folder: Path) -> dict[str, bytes]:
-    """Every file under ``folder`` (relative name -> bytes)."""
-    return {
-        p.relative_to(folder).as_posix(): p.read_bytes()
-        for p in sorted(folder.rglob("*"))
-        if p.is_file()
-    }
 
 
 def siblings(out: Path) -> list[str]:
